@@ -1,0 +1,42 @@
+# The two commands of the quickstart: `make demo` and `make test`. Both set up .venv when missing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: test demo bench soak setup lint typecheck docs clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip check
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy --strict src/rtscope
+
+test: $(STAMP)
+	$(MAKE) --no-print-directory lint typecheck
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) -m rtscope demo
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+soak: $(STAMP)
+	$(PY) -m pytest -q -m slow tests/soak
+
+docs: $(STAMP)
+	$(PY) -m rtscope rules --markdown > docs/rules.md
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache build dist

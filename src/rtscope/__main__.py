@@ -1,0 +1,3 @@
+from rtscope.cli import main
+
+main()

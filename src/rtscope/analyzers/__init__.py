@@ -1,0 +1,1 @@
+"""Protocol-aware rules over capture records, their registry, and the runner."""

@@ -1,0 +1,217 @@
+"""Records of capture format v1 and their encoding to JSONL lines (orjson).
+
+A record is a plain ``dict`` (what ``orjson.loads`` gives back); the builders here fix the field
+order and apply redaction, so every writer (the proxy, replay, importers) writes the same lines.
+See docs/capture-format.md.
+
+The message encoder is on the proxy's hot path: a JSON object payload that needs no redaction is
+embedded verbatim (``orjson.Fragment``), so the capture holds the exact bytes that were sent and no
+re-serialization is paid for.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+
+from .._version import __version__
+from ..protocol.events import AUDIO_FIELDS
+from .redact import might_hold_secret, redact_event, redact_headers, redact_text, redact_url
+
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "AudioMode",
+    "Record",
+    "close_record",
+    "dumps",
+    "header_record",
+    "message_record",
+    "open_record",
+    "payload_of",
+]
+
+FORMAT = "rtscope.capture"
+VERSION = 1
+
+Record = dict[str, Any]
+AudioMode = Literal["keep", "drop"]
+
+_WS = b" \t\r\n"
+
+
+def dumps(record: Record) -> bytes:
+    """One JSONL line (with its newline) for ``record``."""
+    return orjson.dumps(record) + b"\n"
+
+
+def header_record(created: float | None = None, **extra: Any) -> Record:
+    """The first line of every file rtscope writes."""
+    when = datetime.fromtimestamp(time.time() if created is None else created, UTC)
+    record: Record = {
+        "kind": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "created": when.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        "tool": f"rtscope {__version__}",
+    }
+    record.update(extra)
+    return record
+
+
+def open_record(
+    conn: str,
+    t: float,
+    url: str,
+    request_headers: list[tuple[str, str]] | dict[str, str],
+    response_headers: list[tuple[str, str]] | dict[str, str],
+    status: int | None,
+    **extra: Any,
+) -> Record:
+    """A connection's handshake, secrets removed."""
+    record: Record = {
+        "kind": "open",
+        "conn": conn,
+        "t": round(t, 6),
+        "url": redact_url(url),
+        "request_headers": redact_headers(request_headers),
+        "response_headers": redact_headers(response_headers),
+        "status": status,
+    }
+    record.update(extra)
+    return record
+
+
+def close_record(
+    conn: str,
+    t: float,
+    code: int | None,
+    reason: str = "",
+    by: Literal["client", "server"] | None = None,
+    **extra: Any,
+) -> Record:
+    """A connection's end; a dropped connection has code 1006."""
+    record: Record = {
+        "kind": "close",
+        "conn": conn,
+        "t": round(t, 6),
+        "code": code,
+        "reason": redact_text(reason or ""),
+        "by": by,
+    }
+    record.update(extra)
+    return record
+
+
+def message_record(
+    conn: str,
+    seq: int,
+    t: float,
+    from_client: bool,
+    payload: bytes,
+    is_text: bool,
+    *,
+    audio: AudioMode = "keep",
+) -> Record:
+    """A WebSocket message, classified as ``event``, ``text`` or ``data_b64``, secrets removed.
+
+    ``size`` is the length of the payload as it crossed the wire (before redaction).
+    A text frame that is not valid UTF-8 is kept as ``data_b64`` with ``"opcode": 1``.
+    """
+    record: Record = {
+        "kind": "msg",
+        "conn": conn,
+        "seq": seq,
+        "t": round(t, 6),
+        "from": "client" if from_client else "server",
+        "size": len(payload),
+    }
+    if not is_text:
+        data = payload
+        if might_hold_secret(data):
+            data = redact_text(data.decode("latin-1")).encode("latin-1")
+        record["data_b64"] = base64.b64encode(data).decode("ascii")
+        return record
+    event = _parse_object(payload)
+    if event is not None:
+        record["event"] = _encode_event(event, payload, audio)
+        return record
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        record["data_b64"] = base64.b64encode(payload).decode("ascii")
+        record["opcode"] = 1
+        return record
+    record["text"] = redact_text(text) if might_hold_secret(payload) else text
+    return record
+
+
+def _parse_object(payload: bytes) -> dict[str, Any] | None:
+    head = payload.lstrip(_WS)[:1]
+    if head != b"{":
+        return None
+    try:
+        value = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _encode_event(event: dict[str, Any], payload: bytes, audio: AudioMode) -> Any:
+    changed = False
+    if audio == "drop":
+        event, changed = _drop_audio(event)
+    if might_hold_secret(payload):
+        event, redacted = redact_event(event)
+        changed |= redacted
+    if changed or b"\n" in payload or b"\r" in payload:
+        # Re-serialize: a redacted event, or one pretty-printed across lines (JSONL is one line).
+        return event
+    return orjson.Fragment(payload)
+
+
+def _digest(b64: str) -> dict[str, Any]:
+    raw = base64.b64decode(b64, validate=False)
+    return {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
+
+
+def _drop_audio(event: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Replace base64 audio by ``{"bytes": N, "sha256": …}`` (``--audio drop``)."""
+    etype = event.get("type")
+    changed = False
+    fields = AUDIO_FIELDS.get(etype) if isinstance(etype, str) else None
+    if fields:
+        for name in fields:
+            value = event.get(name)
+            if isinstance(value, str):
+                event = {**event, name: _digest(value)}
+                changed = True
+    item = event.get("item")
+    if isinstance(item, dict) and isinstance(item.get("content"), list):
+        content = []
+        for part in item["content"]:
+            if isinstance(part, dict) and isinstance(part.get("audio"), str):
+                part = {**part, "audio": _digest(part["audio"])}
+                changed = True
+            content.append(part)
+        if changed:
+            event = {**event, "item": {**item, "content": content}}
+    return event, changed
+
+
+def payload_of(record: Record) -> tuple[bytes, bool]:
+    """The payload to send for a message record, and whether it is text.
+
+    Events are re-serialized compactly (key order kept); ``text`` and ``data_b64`` are exact.
+    """
+    if "event" in record:
+        return orjson.dumps(record["event"]), True
+    if "text" in record:
+        return str(record["text"]).encode("utf-8"), True
+    data = base64.b64decode(record.get("data_b64", ""))
+    return data, record.get("opcode") == 1

@@ -1,0 +1,1 @@
+"""Importers: HAR, mitmproxy flow files and pasted logs into capture records."""

@@ -1,0 +1,1 @@
+"""Realtime API knowledge: event names, dialects, session state tracking (sans-I/O)."""

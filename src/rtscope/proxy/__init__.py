@@ -1,0 +1,1 @@
+"""The mitmproxy addon that records Realtime sessions, and `rtscope record`."""

@@ -1,0 +1,1 @@
+"""Client replayer, mock server from a recording, and the Realtime simulator."""

@@ -1,0 +1,1 @@
+"""Renderers: terminal text, JSON, HTML, HAR and WAV export."""
