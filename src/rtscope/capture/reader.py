@@ -60,13 +60,16 @@ class CaptureReader:
     def error(self, problem: str, line: int | None = None, hint: str | None = None) -> CaptureError:
         return CaptureError(self.name, problem, line=line, hint=hint)
 
-    def _open(self) -> IO[bytes]:
+    def _open(self) -> tuple[IO[bytes], list[IO[bytes]]]:
+        """The stream to read lines from, and what to close afterwards (never the caller's)."""
+        owned: list[IO[bytes]] = []
         if isinstance(self._source, str | os.PathLike):
             path = Path(self._source)
             if path.is_dir():
                 raise self.error("is a directory", hint="pass the capture files inside it")
             try:
                 raw: IO[bytes] = open(path, "rb")  # noqa: SIM115 - closed by __iter__
+                owned.append(raw)
             except FileNotFoundError:
                 raise self.error("no such file") from None
             except OSError as exc:
@@ -75,11 +78,13 @@ class CaptureReader:
             raw = self._source
         buffered: Any = raw if hasattr(raw, "peek") else io.BufferedReader(raw)
         if buffered.peek(2)[:2] == b"\x1f\x8b":
-            return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
-        return buffered  # type: ignore[no-any-return]
+            unzipped: IO[bytes] = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+            owned.insert(0, unzipped)
+            return unzipped, owned
+        return buffered, owned
 
     def __iter__(self) -> Iterator[Record]:
-        stream = self._open()
+        stream, owned = self._open()
         try:
             yield from self._records(stream)
         except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
@@ -89,8 +94,8 @@ class CaptureReader:
                 hint="the .gz file is truncated or corrupt",
             ) from None
         finally:
-            if stream is not self._source:
-                stream.close()
+            for f in owned:
+                f.close()
 
     def _records(self, stream: IO[bytes]) -> Iterator[Record]:
         bare_seq = 0
