@@ -142,6 +142,10 @@ class CaptureReader:
                 yield _bare_event_record(obj, bare_seq)
                 bare_seq += 1
                 continue
+            if not isinstance(kind, str):
+                raise self.error(
+                    f"'kind' must be a string, found {type(kind).__name__}", line=lineno
+                )
             if kind == "header":
                 self._check_header(obj, lineno)
                 if self.header is None:
