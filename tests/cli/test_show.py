@@ -165,3 +165,28 @@ def test_help_has_examples() -> None:
     result = run_show("--help")
     assert result.returncode == 0
     assert "Examples:" in result.stdout and "rtscope show cap.jsonl --types" in result.stdout
+
+
+def test_findings_of_the_analyzers_appear_under_their_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With an ``analyze`` in rtscope.analyzers (written by another part), show prints its
+    findings inline. The stand-in returns fixed findings: this tests the plumbing, not rules."""
+    import rtscope.analyzers
+    from rtscope.analyzers.findings import Finding, Severity
+
+    seen: list[int] = []
+
+    def analyze(records: object) -> list[Finding]:
+        seen.append(sum(1 for _ in records))  # type: ignore[attr-defined]
+        return [Finding("F-27", Severity.ERROR, "b", 10, None, "never finished", "wait less")]
+
+    monkeypatch.setattr(rtscope.analyzers, "analyze", analyze, raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["show", str(FIXTURES / "beta_g711.jsonl")])
+    assert exit_info.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "response.created" in line)
+    assert lines[at + 1].strip() == "! error F-27: never finished (fix: wait less)"
+    assert seen == [20]  # every record was given to the analyzers (18 messages, open, close)
+    assert lines[-1].endswith("findings: 1 error")
