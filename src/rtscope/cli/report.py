@@ -53,6 +53,12 @@ Examples:
 )
 @click.option("--title", default="rtscope report", help="Title of the page.")
 @click.option(
+    "--findings/--no-findings",
+    "run_analyzers",
+    default=True,
+    help="Run the analyzers and list their findings (default) or skip them.",
+)
+@click.option(
     "--max-events",
     default=DEFAULT_MAX_EVENTS,
     show_default=True,
@@ -67,7 +73,12 @@ Examples:
     help="Keep at most this much audio per player.",
 )
 def command(
-    captures: tuple[str, ...], output: str, title: str, max_events: int, max_audio_seconds: float
+    captures: tuple[str, ...],
+    output: str,
+    title: str,
+    run_analyzers: bool,
+    max_events: int,
+    max_audio_seconds: float,
 ) -> None:
     """Write a self-contained HTML report of CAPTURE(s): findings, session config over time, a
     timeline of both directions with responses colored by outcome, turn latency, audio players
@@ -76,7 +87,7 @@ def command(
     paths = _expand(captures)
     findings: list[Finding] = []
     several = len(paths) > 1
-    if analyzers_available():
+    if run_analyzers and analyzers_available():
         for path in track(paths, description="analyzing"):
             for f in find_issues(open_source(path)):
                 if several:

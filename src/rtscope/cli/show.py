@@ -42,13 +42,23 @@ Examples:
     help="Print every delta on its own line instead of one line per run.",
 )
 @click.option(
+    "--findings/--no-findings",
+    default=True,
+    help="Run the analyzers and print their findings inline (default) or skip them.",
+)
+@click.option(
     "--color/--no-color",
     "color",
     default=None,
     help="Force colors on or off (default: on a terminal only).",
 )
 def command(
-    capture: str, conn: str | None, types: tuple[str, ...], no_collapse: bool, color: bool | None
+    capture: str,
+    conn: str | None,
+    types: tuple[str, ...],
+    no_collapse: bool,
+    findings: bool,
+    color: bool | None,
 ) -> None:
     """Print CAPTURE as a timeline, one line per event.
 
@@ -61,13 +71,12 @@ def command(
         # Standard input can be read once: keep its records for both passes.
         stdin = open_source(sys.stdin.buffer, "<stdin>")
         records: list[Record] = list(stdin)
-        findings = find_issues(records)
+        found = find_issues(records) if findings else []
         source, display = stdin, iter(records)
     else:
-        if analyzers_available():
-            findings = find_issues(open_source(capture))
-        else:
-            findings = []
+        found = []
+        if findings and analyzers_available():
+            found = find_issues(open_source(capture))
         source = open_source(capture)
         display = iter(source)
     seen_conns: set[str] = set()
@@ -80,9 +89,7 @@ def command(
             yield record
 
     printer = TimelinePrinter(sys.stdout, color=color)
-    printer.print_rows(
-        timeline(tracked(), findings, conn=conn, types=globs, collapse=not no_collapse)
-    )
+    printer.print_rows(timeline(tracked(), found, conn=conn, types=globs, collapse=not no_collapse))
     if not seen_conns:
         raise InputError(source.name, "no events in this file", hint="is it an empty capture?")
     if conn is not None and conn not in seen_conns:

@@ -93,12 +93,14 @@ def _findings(report: Report) -> str:
         out.append("<p class='muted' id='no-findings'>No findings.</p></section>")
         return "".join(out)
     out.append("<ul>")
+    seqs = {ev.index: ev.seq for conn in report.conns for ev in conn.events}
     order = sorted(range(len(report.findings)), key=lambda i: -report.findings[i].severity)
     for i in order:
         f = report.findings[i]
         links = report.finding_events.get(i, [])
         where = " ".join(
-            f"<a href='#ev-{idx}'>{'event' if n == 0 else 'related'} #{idx}</a>"
+            f"<a href='#ev-{idx}'>{'at' if n == 0 else 'related:'} "
+            f"{'seq ' + str(seqs[idx]) if seqs.get(idx) is not None else 'event ' + str(idx)}</a>"
             for n, idx in enumerate(links)
         )
         out.append(
