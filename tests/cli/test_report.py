@@ -68,6 +68,7 @@ def test_limits_are_stated_in_the_page(tmp_path: Path) -> None:
     assert "data-events='10'" in page
     assert "more events are not listed" in page
     assert "first 1.0 s kept in this page" in page
+    assert "not embedded: the page's audio budget was used" in page
 
 
 @pytest.mark.parametrize(
@@ -136,3 +137,12 @@ def test_findings_of_the_analyzers_are_listed_at_the_top(
     findings = page.split("id='findings'")[1].split("</section>")[0]
     assert "first of 1" in findings and "first of b" in findings
     assert findings.count("href='#ev-") == 2
+
+
+def test_an_unwritable_output_is_one_line(tmp_path: Path) -> None:
+    out = tmp_path / "no-such-dir" / "r.html"
+    result = run(str(FIXTURES / "beta_g711.jsonl"), "-o", str(out))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"rtscope: {out}: cannot write the report: No such file or directory (check the -o path)"
+    )

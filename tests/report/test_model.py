@@ -100,11 +100,24 @@ def test_g711_clips_keep_their_format() -> None:
     assert fmts == [("user input audio", "g711_ulaw", 600), ("assistant audio", "g711_alaw", 500)]
 
 
-def test_audio_is_capped_per_clip() -> None:
+def test_audio_budget_is_shared_by_all_clips_in_event_order() -> None:
     report = build("ga_voice.jsonl", max_audio_s=1.0)
-    user = report.conns[0].clips[0]
+    user, answer, cut = report.conns[0].clips
+    # The user's first 1.0 s (ten 100 ms appends) comes first and uses the whole budget.
     assert user.truncated and user.kept_ms == pytest.approx(1000)
     assert len(user.data) == 48000
+    assert answer.data == b"" and answer.ms == pytest.approx(700) and answer.truncated
+    assert cut.data == b""
+
+
+def test_audio_past_the_budget_is_left_out_of_every_clip() -> None:
+    # 2.75 s: the user's first 2.0 s and R1's 0.7 s fit; the next user chunk (0.1 s) does not,
+    # and nothing after it is embedded, in any clip.
+    report = build("ga_voice.jsonl", max_audio_s=2.75)
+    user, answer, cut = report.conns[0].clips
+    assert answer.kept_ms == pytest.approx(700) and not answer.truncated
+    assert user.kept_ms == pytest.approx(2000) and user.truncated
+    assert len(user.data) == 2000 * 48
 
 
 def test_event_json_hides_base64_audio_behind_its_size(ga: Report) -> None:

@@ -70,7 +70,7 @@ Examples:
     default=DEFAULT_MAX_AUDIO_S,
     show_default=True,
     type=click.FloatRange(min=0),
-    help="Keep at most this much audio per player.",
+    help="Embed at most this many seconds of audio, all players together, in event order.",
 )
 def command(
     captures: tuple[str, ...],
@@ -115,9 +115,14 @@ def command(
         names = ", ".join(r.name for r in readers)
         raise InputError(names, "no events in this input", hint="is it an empty capture?")
     page = render_html(report, title=title)
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(page)
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(page)
+    except OSError as exc:
+        raise InputError(
+            output, f"cannot write the report: {exc.strerror}", hint="check the -o path"
+        ) from None
     click.echo(
         f"wrote {output}: {len(report.conns)} connection(s), {report.events_total} events, "
         f"{len(report.findings)} finding(s), {len(page) // 1024} KiB",

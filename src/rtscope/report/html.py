@@ -319,8 +319,13 @@ def _clips(conn: ConnView) -> str:
 
 
 def _player(clip: Clip) -> str:
-    if clip.dropped or not clip.data:
+    if clip.dropped:
         return "<span class='muted'>(audio not recorded: captured with --audio drop) </span>"
+    if not clip.data:
+        return (
+            "<span class='muted'>(not embedded: the page's audio budget was used by earlier "
+            "audio; see --max-audio-seconds) </span>"
+        )
     data = base64.b64encode(to_wav(bytes(clip.data), clip.fmt)).decode("ascii")
     return f"<audio controls preload='metadata' src='data:audio/wav;base64,{data}'></audio>"
 
@@ -360,7 +365,8 @@ def _events(conn: ConnView, report: Report) -> str:
 def _footer(report: Report) -> str:
     notes = [
         f"Event JSON is cut to {MAX_JSON_CHARS} characters and base64 audio inside it is shown as "
-        "its size; audio players decode the captured audio (pcm16 24 kHz, G.711 8 kHz).",
+        "its size; audio players decode the captured audio (pcm16 24 kHz, G.711 8 kHz), "
+        "at most the report's audio budget in event order.",
     ]
     if report.trimmed_json:
         notes.append(f"{report.trimmed_json} event(s) had their JSON cut.")

@@ -7,7 +7,9 @@ input stream, each assistant audio item).
 
 Size limits keep long sessions usable: each event's JSON is cut to :data:`MAX_JSON_CHARS` and
 base64 audio inside it is replaced by its size; at most ``max_events`` events get a row (the rest
-are counted); each audio clip keeps at most ``max_audio_s`` seconds. The page says when it cut.
+are counted); at most ``max_audio_s`` seconds of audio, in event order across all clips of the
+report, are embedded (so a long session keeps its first minutes of both sides, complete). The page
+says what it cut.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ __all__ = [
 
 MAX_JSON_CHARS = 6000
 DEFAULT_MAX_EVENTS = 20000
-DEFAULT_MAX_AUDIO_S = 600.0
+DEFAULT_MAX_AUDIO_S = 180.0
 
 
 @dataclass(slots=True)
@@ -154,8 +156,15 @@ class Report:
     problems: list[str] = field(default_factory=list)
 
 
+class _Budget:
+    """Milliseconds of audio the page may still embed (shared by every clip of a report)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.ms = seconds * 1000
+
+
 class _Builder:
-    def __init__(self, source: str, conn: str, max_audio_s: float) -> None:
+    def __init__(self, source: str, conn: str, budget: _Budget) -> None:
         self.view = ConnView(source, conn)
         self.t0: float | None = None
         self.config = SessionConfig()
@@ -167,7 +176,7 @@ class _Builder:
         self.trigger: tuple[str, float | None] | None = None
         self.input_clip: Clip | None = None
         self.item_clips: dict[str, Clip] = {}
-        self.max_audio_ms = max_audio_s * 1000
+        self.budget = budget
 
     def rel(self, t: Any) -> float | None:
         if not isinstance(t, int | float):
@@ -187,12 +196,16 @@ class _Builder:
         if not isinstance(value, str):
             clip.dropped = True
             return
-        if clip.kept_ms >= self.max_audio_ms:
+        if clip.data and clip.kept_ms + 0.5 < clip.ms - n / per_ms:
+            return  # a gap: this clip already lost audio, keep it contiguous
+        if n / per_ms > self.budget.ms:
+            self.budget.ms = 0.0
             return
         raw = decode_audio(value)
         if raw:
             clip.data.extend(raw)
             clip.kept_ms += len(raw) / per_ms
+            self.budget.ms -= len(raw) / per_ms
 
     def on_event(self, ev: EventView, event: dict[str, Any], t: float | None) -> None:
         etype = ev.type
@@ -373,6 +386,7 @@ def build_report(
     several sources share connection ids.
     """
     conns: list[ConnView] = []
+    budget = _Budget(max_audio_s)
     index = 0
     shown = 0
     trimmed = 0
@@ -387,7 +401,7 @@ def build_report(
                 continue
             b = builders.get(cid)
             if b is None:
-                b = builders[cid] = _Builder(source, cid, max_audio_s)
+                b = builders[cid] = _Builder(source, cid, budget)
                 conns.append(b.view)
             t = b.rel(record.get("t"))
             event = record.get("event")
