@@ -146,3 +146,11 @@ def test_an_unwritable_output_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         f"rtscope: {out}: cannot write the report: No such file or directory (check the -o path)"
     )
+
+
+def test_an_existing_output_file_becomes_private(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    out.write_text("old")
+    out.chmod(0o644)
+    assert run(str(FIXTURES / "beta_g711.jsonl"), "-o", str(out)).returncode == 0
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600

@@ -191,3 +191,28 @@ def test_findings_of_the_analyzers_appear_under_their_message(
     assert lines[at + 1].strip() == "! error F-27: never finished (fix: wait less)"
     assert seen == [20]  # every record was given to the analyzers (18 messages, open, close)
     assert lines[-1].endswith("findings: 1 error")
+
+
+def test_a_reader_that_leaves_early_is_not_an_error(tmp_path: Path) -> None:
+    """``rtscope show cap.jsonl | head -1``: success, no traceback."""
+    from rtscope.capture.codec import message_record
+    from rtscope.capture.writer import CaptureWriter
+
+    capture = tmp_path / "long.jsonl"
+    with CaptureWriter(capture) as w:  # about 500 kB of output: more than a pipe buffers
+        for seq in range(5000):
+            event = b'{"type":"error","error":{"code":"x","message":"%d"}}' % seq
+            w.write(message_record("1", seq, 1000.0 + seq, False, event, True))
+    show = subprocess.Popen(
+        [sys.executable, "-m", "rtscope", "show", "--no-findings", str(capture)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert show.stdout is not None and show.stderr is not None
+    first = show.stdout.readline()
+    show.stdout.close()  # like head: read one line and go
+    err = show.stderr.read()
+    show.stderr.close()
+    assert show.wait(timeout=60) == 0
+    assert first.startswith("── conn 1".encode())
+    assert b"Traceback" not in err

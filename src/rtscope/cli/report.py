@@ -117,6 +117,7 @@ def command(
     page = render_html(report, title=title)
     try:
         fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_TRUNC: make it private
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(page)
     except OSError as exc:

@@ -8,6 +8,7 @@ starts (or switches back to) a connection, a ``── conn <id>`` line says so.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO
@@ -25,6 +26,17 @@ _ARROWS = {"client": "→", "server": "←"}
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 _TIME_WIDTH = 9
 _PLAIN_LIMIT = 200  # characters of summary when piped (a terminal uses its width)
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """``rtscope show cap.jsonl | head``: the reader left; stop quietly with success.
+
+        (rich's default exits with code 1, which rtscope uses for "findings".)
+        """
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.file.fileno())
+        raise SystemExit(0)
 
 
 def _type_style(row: Row) -> str:
@@ -48,7 +60,7 @@ class TimelinePrinter:
     findings: list[Finding] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.console = Console(
+        self.console = _Console(
             file=self.file,
             force_terminal=self.color,
             no_color=self.color is False,
