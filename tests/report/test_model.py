@@ -90,6 +90,8 @@ def test_audio_clips_hold_the_input_stream_and_each_assistant_item(ga: Report) -
     assert user.fmt == "pcm16" and user.ms == pytest.approx(2000 + 1700 + 1600)
     assert len(user.data) == int(user.ms * 48)
     assert answer.ms == pytest.approx(700) and cut.ms == pytest.approx(600)
+    assert answer.transcript == "Hello! How can I help you today?"
+    assert cut.transcript == "Sure, here is a long story"
     with wave.open(io.BytesIO(to_wav(bytes(answer.data), answer.fmt))) as w:
         assert w.getnframes() == 24000 * 700 // 1000
 
@@ -149,3 +151,4 @@ def test_captures_without_times_still_build() -> None:
     conn = report.conns[0]
     assert all(e.t is None for e in conn.events)
     assert [s.outcome for s in conn.spans if s.kind == "response"] == ["text"]
+    assert conn.turns == []  # no times, no latency

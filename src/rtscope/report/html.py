@@ -313,7 +313,10 @@ def _clips(conn: ConnView) -> str:
         out.append(f"{e(clip.fmt)}, {e(format_ms(clip.ms))}")
         if clip.truncated:
             out.append(f", first {e(format_ms(clip.kept_ms))} kept in this page")
-        out.append(f"</span> <a href='#ev-{clip.event}'>first event</a></li>")
+        out.append(f"</span> <a href='#ev-{clip.event}'>first event</a>")
+        if clip.transcript:
+            out.append(f"<div class='muted'>“{e(trim_middle(clip.transcript, 300))}”</div>")
+        out.append("</li>")
     out.append("</ul>")
     return "".join(out)
 

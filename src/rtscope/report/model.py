@@ -118,6 +118,7 @@ class Clip:
     ms: float = 0.0
     kept_ms: float = 0.0
     dropped: bool = False  # recorded with --audio drop: sizes only
+    transcript: str = ""
 
     @property
     def truncated(self) -> bool:
@@ -232,12 +233,16 @@ class _Builder:
                 self.item_clips[item] = clip
                 self.view.clips.append(clip)
             self.add_audio(clip, event.get("delta"))
-            self._first_output(rid, when, "audio")
+            self._first_output(rid, t, "audio")
             self.resp_audio[rid] = True
         elif etype.endswith(".delta") and etype.startswith("response."):
             rid = str(event.get("response_id", ""))
             self.resp_text[rid] = True
-            self._first_output(rid, when, _delta_kind(etype))
+            self._first_output(rid, t, _delta_kind(etype))
+        if etype in ("response.output_audio_transcript.done", "response.audio_transcript.done"):
+            clip = self.item_clips.get(str(event.get("item_id", "")))
+            if clip is not None and isinstance(event.get("transcript"), str):
+                clip.transcript = event["transcript"]
         if etype == "input_audio_buffer.speech_started":
             self.speech = Span("speech", when, None, "speech", "user speech", ev.index)
             self.view.spans.append(self.speech)
@@ -255,10 +260,10 @@ class _Builder:
         elif etype == "response.done":
             self._response_done(ev, event, when, t)
 
-    def _first_output(self, rid: str, when: float, what: str) -> None:
+    def _first_output(self, rid: str, when: float | None, what: str) -> None:
         """The first audio of a response; the first other delta only while no audio came."""
         turn = self.turns.get(rid)
-        if turn is None or turn.first_output == "audio":
+        if turn is None or when is None or turn.first_output == "audio":
             return
         if turn.first_output_t is None or what == "audio":
             turn.first_output_t = when
@@ -277,7 +282,9 @@ class _Builder:
         self.view.spans.append(span)
         trigger, trigger_t = self.trigger if self.trigger else ("", None)
         self.trigger = None
-        turn = Turn(rid, trigger, trigger_t, when, event=ev.index)
+        if t is None:
+            return  # no times in this capture: no latency to measure
+        turn = Turn(rid, trigger, trigger_t, t, event=ev.index)
         self.turns[rid] = turn
         self.view.turns.append(turn)
 
@@ -297,7 +304,7 @@ class _Builder:
         span.outcome = outcome
         turn = self.turns.get(rid)
         if turn is not None:
-            turn.done_t = when
+            turn.done_t = t
             turn.outcome = outcome
 
 
