@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -92,7 +91,3 @@ async def test_injected_markup_does_not_run_in_the_browser(tmp_path: Path) -> No
         # open + 6 events + 1 text message
         assert await page.evaluate("document.querySelectorAll('.events details').length") == 8
         assert page.problems() == []
-
-
-def test_chromium_is_real() -> None:
-    assert CHROMIUM is not None and shutil.which(CHROMIUM)

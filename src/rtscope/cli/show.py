@@ -11,6 +11,7 @@ from ..capture.codec import Record
 from ..capture.sources import open_source
 from ..errors import InputError
 from ..report.analysis import analyzers_available, find_issues
+from ..report.progress import track
 from ..report.terminal import TimelinePrinter
 from ..report.timeline import timeline
 
@@ -76,7 +77,8 @@ def command(
     else:
         found = []
         if findings and analyzers_available():
-            found = find_issues(open_source(capture))
+            # A bar on a terminal's stderr while the analyzers read a long capture.
+            found = find_issues(track(open_source(capture), description="analyzing"))
         source = open_source(capture)
         display = iter(source)
     seen_conns: set[str] = set()
