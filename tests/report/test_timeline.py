@@ -143,3 +143,20 @@ def test_open_close_and_non_json_messages_have_rows() -> None:
     assert rows[1].summary == '"ping"'
     assert rows[2].summary == "2 bytes"
     assert rows[3].summary == "code=1006"
+
+
+def test_runs_are_kept_per_connection_and_carry_findings_of_their_deltas() -> None:
+    a, b = Capture("a"), Capture("b")
+    for i in range(4):  # the two connections' deltas interleave in the file
+        a.add(0.1 * i, "S", {"type": "response.output_text.delta", "delta": "a"})
+        b.add(0.1 * i, "S", {"type": "response.output_text.delta", "delta": "b"})
+    merged = [a.records[0], b.records[0]]
+    for ra, rb in zip(a.records[1:], b.records[1:], strict=True):
+        merged += [ra, rb]
+    on_delta = Finding("F-28", Severity.WARNING, "b", 2, None, "delta after done")
+    rows = msg_rows(list(timeline(merged, [on_delta])))
+    assert [(r.conn, r.count, r.summary) for r in rows] == [
+        ("a", 4, '"aaaa"  in 300 ms'),
+        ("b", 4, '"bbbb"  in 300 ms'),
+    ]
+    assert rows[1].findings == [on_delta]
