@@ -99,3 +99,12 @@ def test_outcome_colors_and_latency_table_are_present() -> None:
         "failed",
     ]
     assert "<table class='latency'>" in page and "text only" in page
+
+
+def test_a_finding_about_the_whole_connection_links_to_its_start() -> None:
+    whole = Finding("abnormal-close", Severity.ERROR, "b", None, None, "closed with 1006")
+    page = page_for(FIXTURES / "beta_g711.jsonl", [whole])
+    findings = page.split("id='findings'")[1].split("</section>")[0]
+    first = re.search(r"<details id='(ev-\d+)'", page)
+    assert first is not None
+    assert f"<a href='#{first.group(1)}'>the connection</a>" in findings

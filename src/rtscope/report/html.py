@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 
 from .._version import __version__
+from ..analyzers.findings import Finding
 from .config import Change
 from .model import MAX_JSON_CHARS, Clip, ConnView, Report, Span, Turn
 from .pcm import to_wav
@@ -99,8 +100,7 @@ def _findings(report: Report) -> str:
         f = report.findings[i]
         links = report.finding_events.get(i, [])
         where = " ".join(
-            f"<a href='#ev-{idx}'>{'at' if n == 0 else 'related:'} "
-            f"{'seq ' + str(seqs[idx]) if seqs.get(idx) is not None else 'event ' + str(idx)}</a>"
+            f"<a href='#ev-{idx}'>{_link_label(f, n, seqs.get(idx), idx)}</a>"
             for n, idx in enumerate(links)
         )
         out.append(
@@ -121,15 +121,24 @@ def _findings(report: Report) -> str:
     return "".join(out)
 
 
+def _link_label(f: Finding, n: int, seq: int | None, index: int) -> str:
+    if n == 0 and f.seq is None:
+        return "the connection"
+    where = f"seq {seq}" if seq is not None else f"event {index}"
+    return f"at {where}" if n == 0 else f"related: {where}"
+
+
 def _conn(conn: ConnView, report: Report) -> Iterator[str]:
     total = len(conn.events) + conn.hidden_events
+    timed = any(ev.t is not None for ev in conn.events)
+    duration = format_ms(conn.t_end * 1000) if timed else "no times recorded"
     yield (
         f"<section class='conn' id='conn-{e(conn.key)}' data-conn='{e(conn.conn)}' "
         f"data-events='{len(conn.events)}'>"
         f"<h2>Connection {e(conn.conn)} <span class='muted'>({e(conn.source)})</span></h2>"
         f"<div class='muted'>{e(conn.url) or 'no handshake recorded'}"
         f"{' · status ' + e(conn.status) if conn.status is not None else ''} · "
-        f"{total} events · {e(format_ms(conn.t_end * 1000))}"
+        f"{total} events · {e(duration)}"
         f"{' · close ' + e(conn.close) if conn.close else ''}</div>"
     )
     yield _config(conn)
