@@ -77,3 +77,15 @@ def test_on_a_terminal_lines_fit_the_width_and_have_colors(monkeypatch: pytest.M
 
 def strip_ansi(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def test_control_characters_from_the_capture_cannot_reach_the_terminal() -> None:
+    out = io.StringIO()
+    evil = "\x1b[2J\x1b]0;owned\x07\x9b31m\r\x7f"
+    finding = Finding(evil, Severity.ERROR, evil, 1, None, evil, evil)
+    printer = TimelinePrinter(out, color=True)
+    printer.print_rows([Row("msg", evil, 0.0, "server", evil, evil, findings=[finding])])
+    printer.print_footer(evil, [evil])
+    shown = strip_ansi(out.getvalue())  # rich's own color codes removed
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", shown)
+    assert "\\x1b[2J\\x1b]0;owned\\x07\\x9b31m\\x0d\\x7f" in shown

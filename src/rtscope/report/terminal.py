@@ -20,12 +20,22 @@ from ..analyzers.findings import Finding, Severity
 from .summary import trim_middle
 from .timeline import Row
 
-__all__ = ["TimelinePrinter"]
+__all__ = ["TimelinePrinter", "safe"]
 
 _ARROWS = {"client": "→", "server": "←"}
 _SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 _TIME_WIDTH = 9
 _PLAIN_LIMIT = 200  # characters of summary when piped (a terminal uses its width)
+
+
+#: Control characters (C0, DEL, C1) shown as ``\xNN``: captured text is untrusted and must not
+#: move the cursor, retitle the window or hide lines on the user's terminal.
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def safe(text: str) -> str:
+    """``text`` with every control character made visible (``\x1b``), one line."""
+    return text.translate(_CONTROLS)
 
 
 class _Console(Console):
@@ -81,21 +91,21 @@ class TimelinePrinter:
 
     def print_row(self, row: Row) -> None:
         if row.conn != self._conn:
-            self.console.print(Text(f"── conn {row.conn}", style="bold magenta"))
+            self.console.print(Text(f"── conn {safe(row.conn)}", style="bold magenta"))
             self._conn = row.conn
         if row.kind == "finding":
             for f in row.findings:
                 self._finding(f, standalone=True, t=row.t)
             return
         if row.kind == "note":
-            self.console.print(Text(" " * (_TIME_WIDTH + 2) + row.summary, style="dim"))
+            self.console.print(Text(" " * (_TIME_WIDTH + 2) + safe(row.summary), style="dim"))
             return
         line = Text()
         line.append(_time(row.t).rjust(_TIME_WIDTH), style="dim")
         line.append("  ")
         arrow = _ARROWS.get(row.direction or "", "•")
         line.append(arrow + " ", style=_type_style(row))
-        line.append(row.type, style=_type_style(row))
+        line.append(safe(row.type), style=_type_style(row))
         if row.count > 1:
             line.append(f" ×{row.count}", style="bold")
         if row.summary:
@@ -103,7 +113,7 @@ class TimelinePrinter:
             room = _PLAIN_LIMIT
             if self.on_terminal:
                 room = max(20, self.console.width - len(line.plain) - 1)
-            line.append(trim_middle(row.summary, room))
+            line.append(trim_middle(safe(row.summary), room))
         self.console.print(line)
         self.lines += 1
         if row.kind == "msg":
@@ -118,18 +128,18 @@ class TimelinePrinter:
         if standalone:
             text.append(_time(t).rjust(_TIME_WIDTH), style="dim")
             where = f" (seq {f.seq})" if f.seq is not None else ""
-            text.append(f"  ! {f.severity.label} {f.rule}{where}: ", style=style)
+            text.append(f"  ! {f.severity.label} {safe(f.rule)}{where}: ", style=style)
         else:
             text.append(" " * (_TIME_WIDTH + 2))
-            text.append(f"! {f.severity.label} {f.rule}: ", style=style)
-        text.append(f.message)
+            text.append(f"! {f.severity.label} {safe(f.rule)}: ", style=style)
+        text.append(safe(f.message))
         if f.hint:
-            text.append(f" (fix: {f.hint})", style="dim")
+            text.append(f" (fix: {safe(f.hint)})", style="dim")
         self.console.print(text)
 
     def print_footer(self, name: str, problems: Iterable[str] = ()) -> None:
         for problem in problems:
-            self.console.print(Text(f"note: {problem}", style="yellow"))
+            self.console.print(Text(f"note: {safe(problem)}", style="yellow"))
         counts: dict[str, int] = {}
         for f in self.findings:
             counts[f.severity.label] = counts.get(f.severity.label, 0) + 1
@@ -138,7 +148,7 @@ class TimelinePrinter:
             for s in sorted(Severity, reverse=True)
             if s.label in counts
         )
-        summary = f"{name}: {self.events} events in {self.lines} lines"
+        summary = f"{safe(name)}: {self.events} events in {self.lines} lines"
         summary += f", findings: {found}" if found else ", no findings"
         self.console.print(Text(summary, style="dim"))
 
