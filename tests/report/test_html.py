@@ -108,3 +108,19 @@ def test_a_finding_about_the_whole_connection_links_to_its_start() -> None:
     first = re.search(r"<details id='(ev-\d+)'", page)
     assert first is not None
     assert f"<a href='#{first.group(1)}'>the connection</a>" in findings
+
+
+def test_bursts_of_deltas_are_one_bar_on_the_timeline() -> None:
+    page = page_for(FIXTURES / "ga_voice.jsonl")
+    svg = page.split("<svg class='timeline'")[1].split("</svg>")[0]
+    client_runs = re.findall(r"<rect class='run client'[^>]*><title>([^<]*)</title>", svg)
+    # Three spoken turns: 20, 17 and 16 appends of 100 ms, 1.5 s or more apart.
+    assert [t.split(" ", 1)[1] for t in client_runs] == [
+        "input_audio_buffer.append ×20",
+        "input_audio_buffer.append ×17",
+        "input_audio_buffer.append ×16",
+    ]
+    server_runs = re.findall(r"<rect class='run server'[^>]*><title>([^<]*)</title>", svg)
+    assert server_runs[0].endswith(
+        "response.output_audio_transcript.delta ×7, response.output_audio.delta ×7"
+    )

@@ -22,9 +22,10 @@ from typing import Any
 from .._version import __version__
 from ..analyzers.findings import Finding
 from .config import Change
-from .model import MAX_JSON_CHARS, Clip, ConnView, Report, Span, Turn
+from .model import MAX_JSON_CHARS, Clip, ConnView, EventView, Report, Span, Turn
 from .pcm import to_wav
 from .summary import format_ms, trim_middle
+from .timeline import is_delta
 
 __all__ = ["render_html"]
 
@@ -212,9 +213,35 @@ def _timeline(conn: ConnView, report: Report) -> str:
     out = [f"<h3>Timeline</h3><svg class='timeline' viewBox='0 0 {_W} 140' role='img'>"]
     for name, y in _LANES:
         out.append(f"<text x='4' y='{y + 14}'>{e(name)}</text>")
+    runs: dict[str, list[EventView]] = {}  # direction → current run of deltas
+
+    def flush(direction: str) -> None:
+        run = runs.pop(direction, [])
+        if not run:
+            return
+        y = 8 if direction == "client" else 34
+        x1, x2 = pos(run[0].t, run[0].index), pos(run[-1].t, run[-1].index)
+        counts: dict[str, int] = {}
+        for ev in run:
+            counts[ev.type] = counts.get(ev.type, 0) + 1
+        what = ", ".join(f"{t} ×{n}" if n > 1 else t for t, n in counts.items())
+        out.append(
+            f"<a href='#ev-{run[0].index}'><rect class='run {direction}' x='{x1 - 0.5:.1f}' "
+            f"y='{y + 4}' width='{max(x2 - x1, 0) + 1:.1f}' height='12'>"
+            f"<title>{e(_t(run[0].t))} {e(what)}</title></rect></a>"
+        )
+
     for ev in conn.events:
         if ev.direction not in ("client", "server"):
             continue
+        if is_delta(ev.type):
+            # A run of deltas is one bar, not hundreds of ticks (long sessions stay light).
+            run = runs.get(ev.direction)
+            if run and ev.t is not None and run[-1].t is not None and ev.t - run[-1].t > 0.5:
+                flush(ev.direction)  # a pause: a new burst
+            runs.setdefault(ev.direction, []).append(ev)
+            continue
+        flush(ev.direction)
         y = 8 if ev.direction == "client" else 34
         cls = "tick " + ev.direction + (" error" if ev.type == "error" else "")
         xx = pos(ev.t, ev.index)
@@ -222,6 +249,8 @@ def _timeline(conn: ConnView, report: Report) -> str:
             f"<a href='#ev-{ev.index}'><line class='{cls}' x1='{xx:.1f}' x2='{xx:.1f}' "
             f"y1='{y}' y2='{y + 20}'><title>{e(_t(ev.t))} {e(ev.type)}</title></line></a>"
         )
+    for direction in list(runs):
+        flush(direction)
     for span in conn.spans:
         out.append(_span(span, x, hi, timed))
     for ev in conn.events:
