@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cdp_browser import find_chromium, open_page, screenshot
-from xss_capture import write_xss_capture
 
 from rtscope.analyzers.findings import Finding, Severity
 from rtscope.capture.sources import open_source
 from rtscope.report.html import render_html
 from rtscope.report.model import build_report
+from tests.report.cdp_browser import find_chromium, open_page, screenshot
+from tests.report.xss_capture import write_xss_capture
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHROMIUM = find_chromium()

@@ -6,12 +6,11 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from xss_capture import PAYLOAD, write_xss_capture
-
 from rtscope.analyzers.findings import Finding, Severity
 from rtscope.capture.sources import open_source
 from rtscope.report.html import render_html
 from rtscope.report.model import build_report
+from tests.report.xss_capture import PAYLOAD, write_xss_capture
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
