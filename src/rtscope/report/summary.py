@@ -14,7 +14,7 @@ from typing import Any
 
 from .config import modalities
 
-__all__ = ["audio_bytes", "summarize", "trim_middle"]
+__all__ = ["audio_bytes", "decode_audio", "format_ms", "summarize", "trim_middle"]
 
 ELLIPSIS = "…"
 
