@@ -154,3 +154,27 @@ def test_an_existing_output_file_becomes_private(tmp_path: Path) -> None:
     out.chmod(0o644)
     assert run(str(FIXTURES / "beta_g711.jsonl"), "-o", str(out)).returncode == 0
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+
+
+def test_report_reads_standard_input(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    with open(FIXTURES / "beta_g711.jsonl", "rb") as stdin:
+        result = subprocess.run(
+            [sys.executable, "-m", "rtscope", "report", "-", "-o", str(out)],
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 0, result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "data-events='20'" in page and "&lt;stdin&gt;" in page
+    assert "data-clips='2'" in page
+
+
+def test_standard_input_cannot_be_mixed_with_files(tmp_path: Path) -> None:
+    result = run("-", str(FIXTURES / "beta_g711.jsonl"), "-o", str(tmp_path / "r.html"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "rtscope: -: standard input cannot be mixed with files (pass one)"
+    )

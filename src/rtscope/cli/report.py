@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -32,6 +34,18 @@ def _expand(paths: tuple[str, ...]) -> list[str]:
     return out
 
 
+def _findings(paths: list[str]) -> list[Finding]:
+    """The analyzers' findings for each file; with several files, ``conn`` is ``file#conn``."""
+    out: list[Finding] = []
+    several = len(paths) > 1
+    for path in track(paths, description="analyzing"):
+        for f in find_issues(open_source(path)):
+            if several:
+                f = dataclasses.replace(f, conn=f"{path}#{f.conn}")
+            out.append(f)
+    return out
+
+
 @click.command(
     "report",
     epilog="""\b
@@ -40,6 +54,7 @@ Examples:
   rtscope report captures/ -o all.html             # every capture in a directory
   rtscope report a.jsonl b.jsonl.gz -o bug-1234.html --title "Bug 1234: no audio"
   rtscope report long.jsonl -o r.html --max-events 5000 --max-audio-seconds 60
+  zcat cap.jsonl.gz | rtscope report - -o r.html     # standard input
 """,
 )
 @click.argument("captures", nargs=-1, required=True, metavar="CAPTURE...")
@@ -84,31 +99,21 @@ def command(
     timeline of both directions with responses colored by outcome, turn latency, audio players
     and every event's JSON. The page makes no network request; send it with a bug report.
     """
-    paths = _expand(captures)
-    findings: list[Finding] = []
-    several = len(paths) > 1
-    if run_analyzers and analyzers_available():
-        for path in track(paths, description="analyzing"):
-            for f in find_issues(open_source(path)):
-                if several:
-                    f = Finding(
-                        f.rule,
-                        f.severity,
-                        f"{path}#{f.conn}",
-                        f.seq,
-                        f.t,
-                        f.message,
-                        f.hint,
-                        f.details,
-                    )
-                findings.append(f)
-    readers = [open_source(p) for p in paths]
-
-    def sources() -> Iterator[tuple[str, Iterator[Record]]]:
-        for reader in track(readers, description="reading"):
-            yield reader.name, iter(reader)
-
-    report = build_report(sources(), findings, max_events=max_events, max_audio_s=max_audio_seconds)
+    if "-" in captures:
+        if len(captures) > 1:
+            raise InputError("-", "standard input cannot be mixed with files", hint="pass one")
+        # Standard input is read once: keep its records for both passes.
+        stdin = open_source(sys.stdin.buffer, "<stdin>")
+        records = list(stdin)
+        findings = find_issues(records) if run_analyzers else []
+        readers = [stdin]
+        sources: Iterable[tuple[str, Iterable[Record]]] = [(stdin.name, records)]
+    else:
+        paths = _expand(captures)
+        findings = _findings(paths) if run_analyzers and analyzers_available() else []
+        readers = [open_source(p) for p in paths]
+        sources = ((r.name, iter(r)) for r in track(readers, description="reading"))
+    report = build_report(sources, findings, max_events=max_events, max_audio_s=max_audio_seconds)
     for reader in readers:
         report.problems.extend(str(p) for p in reader.problems)
     if report.events_total == 0:
