@@ -24,6 +24,7 @@ typecheck: $(STAMP)
 
 test: $(STAMP)
 	$(MAKE) --no-print-directory lint typecheck
+	sh scripts/ensure_chromium.sh
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
