@@ -199,6 +199,6 @@ def _entry_records(
             None,
         )
     elif toolkit_close == "aborted":
-        closed = close_record(conn, last_t, 1006, "aborted", None)
+        closed = close_record(conn, last_t, 1006, "", None)
     if closed is not None:
         yield closed
