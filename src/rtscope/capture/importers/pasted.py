@@ -402,7 +402,7 @@ def _scan_yaml(text: str, lines: _Lines, spans: list[tuple[int, int]], result: S
         try:
             value = load_block(block)
         except YamlError as exc:
-            where = first + 1 + (exc.line or 0)
+            where = min(first + 1 + (exc.line or 0), last + 1)
             result.problems.append(
                 (where, f"cannot read this YAML event: {exc}; skipped", "check its indentation")
             )

@@ -52,6 +52,10 @@ _ESCAPES = {
     "\n": "",
 }
 _ELLIPSIS = ("…", "...")
+_INSPECT_MARKER = re.compile(
+    r"\[(?:Object|Array|Circular[^\]\n]{0,40}|Function[^\]\n]{0,80}|Getter[^\]\n]{0,40}|"
+    r"Setter[^\]\n]{0,40}|class [^\]\n]{0,80}|AsyncFunction[^\]\n]{0,80})\]"
+)
 
 
 class RelaxedError(ValueError):
@@ -103,6 +107,10 @@ class _Parser:
         if char == "{":
             return self.obj(depth + 1)
         if char == "[":
+            marker = _INSPECT_MARKER.match(self.text, self.pos)
+            if marker:  # node's util.inspect placeholders: [Object], [Array], [Function: f]…
+                self.pos = marker.end()
+                return marker.group()
             return self.array(depth + 1, "]")
         if char == "(":
             return self.tuple(depth + 1)
@@ -184,10 +192,6 @@ class _Parser:
                 self.pos += 1
                 return out
             item = self.value(depth)
-            if item == "Object" and close == "]" and self.peek() == "]" and not out:
-                # node's util.inspect writes a collapsed object as [Object]
-                self.pos += 1
-                return ["[Object]"]
             out.append(item)
             char = self.peek()
             if char == ",":
