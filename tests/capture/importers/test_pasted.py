@@ -10,6 +10,7 @@ prose mentions event names and {"model": "whisper-1"} objects that are not event
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -242,19 +243,14 @@ def test_text_without_any_event_is_refused_with_one_line(tmp_path: Path) -> None
 
 
 def test_secrets_in_pasted_events_are_redacted() -> None:
-    text = "Sent: {'type': 'session.update', 'session': {'client_secret': {'value': 'ek_abc123456789'}, 'note': 'key sk-proj-abcdefghijklmnopqrstuv'}}"
-    result = scan_text(text)
-    assert len(result.events) == 1
-    source_events = list(PastedSource(_bytes_stream(text)))
-    event = source_events[0]["event"]
+    text = (
+        "Sent: {'type': 'session.update', 'session': {'client_secret': "
+        "{'value': 'ek_abc123456789'}, 'note': 'key sk-proj-abcdefghijklmnopqrstuv'}}"
+    )
+    records = list(PastedSource(io.BytesIO(text.encode()), "paste"))
+    event = records[0]["event"]
     assert event["session"]["client_secret"]["value"] == "[REDACTED]"
-    assert "sk-proj" not in str(event)
-
-
-def _bytes_stream(text: str):  # type: ignore[no-untyped-def]
-    import io
-
-    return io.BytesIO(text.encode())
+    assert "sk-proj" not in str(event) and "ek_abc" not in str(event)
 
 
 def test_clock_times_that_cross_midnight_keep_increasing() -> None:
