@@ -14,6 +14,8 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rtscope.capture.importers import PastedSource
 from rtscope.capture.importers.pasted import scan_text
@@ -278,3 +280,41 @@ def test_clock_times_that_cross_midnight_keep_increasing() -> None:
 def test_hostile_text_never_raises(text: str) -> None:
     result = scan_text(text)  # must return (quickly) whatever the input
     assert isinstance(result.events, list)
+
+
+def test_printed_openai_sdk_models() -> None:
+    records, source = read("sdk-repr.log")
+    assert [(r["line"], r["event"]["type"], r["from"]) for r in records] == [
+        (5, "session.created", "server"),
+        (6, "response.created", "server"),
+        (7, "error", "server"),
+    ]
+    session = records[0]["event"]["session"]
+    assert session["audio"]["input"]["format"] == {"rate": 24000, "type": "audio/pcm"}
+    assert session["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 500
+    assert records[2]["event"]["error"]["code"] == "conversation_already_has_active_response"
+    assert source.problems == []
+
+
+TOKENS = list("{}[]()'\":,-\n =>") + ["type", "a.b", "Sent", "Event(", "---", "- ", "  "]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), max_size=120).map("".join))
+def test_scanning_any_text_never_raises(text: str) -> None:
+    scan_text(text)
+
+
+SEED_TEXT = "\n".join(p.read_text() for p in sorted(LOGS.glob("00*.txt")))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, len(SEED_TEXT)), min_size=2, max_size=8))
+def test_cut_and_spliced_seed_text_only_ever_raises_capture_error(cuts: list[int]) -> None:
+    cuts = sorted(cuts)
+    pieces = [SEED_TEXT[a:b] for a, b in zip(cuts[::2], cuts[1::2], strict=False)]
+    data = "".join(reversed(pieces)).encode()
+    try:
+        list(PastedSource(io.BytesIO(data), "fuzz"))
+    except CaptureError:
+        pass

@@ -33,6 +33,15 @@ from rtscope.capture.importers.relaxed import RelaxedError, parse_relaxed
             {"response": {}, "items": ["[Array]", "[Circular *1]"]},
         ),
         ("{'data': b'abc'}", {"data": "abc"}),
+        (
+            "ErrorEvent(error=Error(code='x', param=None), type='error', "
+            "when=datetime.date(2025, 1, 1))",
+            {
+                "error": {"code": "x", "param": None},
+                "type": "error",
+                "when": "datetime.date(2025, 1, 1)",
+            },
+        ),
     ],
 )
 def test_reads_python_and_javascript_object_literals(text: str, expected: object) -> None:
@@ -42,7 +51,7 @@ def test_reads_python_and_javascript_object_literals(text: str, expected: object
 @pytest.mark.parametrize(
     ("text", "where"),
     [
-        ("{'a': datetime.datetime(2025, 1, 1)}", 23),  # the '('
+        ("{'a': <Response object at 0x7f>}", 6),  # at the "<"
         ("{'a': 'unterminated}", 6),
         ("{'a' 1}", 5),
         ("{'a': 1} trailing", 9),

@@ -5,10 +5,11 @@ fences: one per line or pretty-printed over many lines, as JSON, Python dict rep
 console objects or YAML documents (see the module docstrings of :mod:`.relaxed` and
 :mod:`.yamlish`). :func:`scan_text` finds them, in order:
 
-1. Brace objects: every ``{`` starts a candidate; its end is found by a bracket matcher that
-   skips string literals (a string never spans lines, so an apostrophe in prose cannot swallow
-   the rest of the text). The whole text is scanned in linear time: a ``{`` that never closes
-   is reported (when it looks like an event) and the objects nested in it are still used.
+1. Brace objects: every ``{`` (or ``Name(`` of a printed SDK model) starts a candidate; its
+   end is found by a bracket matcher that skips string literals (a string never spans lines,
+   so an apostrophe in prose cannot swallow the rest of the text). The whole text is scanned
+   in linear time: a ``{`` that never closes is reported (when it looks like an event) and the
+   objects nested in it are still used.
 2. YAML documents: a ``type: <event.type>`` line outside any brace object, with the block of
    ``key: value`` lines around it (bounded by ``---``, code fences, blank or prose lines).
 
@@ -44,6 +45,8 @@ _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+$")
 # A quoted-string-aware tokenizer for bracket matching; strings never span lines.
 _TOKEN = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[{}\[\]()]|[^"'{}\[\]()]+|["']""")
 _CLOSERS = {"{": "}", "[": "]", "(": ")"}
+# Where an object may start: a brace, or a model repr ``SessionCreatedEvent(`` (openai SDK).
+_START = re.compile(r"\{|\b[A-Z][A-Za-z0-9_]*\(")
 _TYPE_HINT = re.compile(r"""["']?type["']?\s*[:=]\s*["'][a-z_]+(?:\.[a-z0-9_]+)+["']""")
 _YAML_TYPE_LINE = re.compile(
     r"""^\s*(?:-\s+)?["']?type["']?\s*:\s*(["']?)([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+|error)\1\s*$"""
@@ -148,8 +151,7 @@ def _match(text: str, start: int, closed: dict[int, int]) -> tuple[int | None, i
             if not stack or stack[-1][0] != token:
                 return None, match.start()
             _, opened = stack.pop()
-            if token == "}":
-                closed[opened] = match.end()
+            closed[opened] = match.end()
             if not stack:
                 return match.end(), match.end()
     return None, len(text)
@@ -161,16 +163,18 @@ def _scan_braces(text: str, lines: _Lines, result: ScanResult) -> list[tuple[int
     scanned_to = -1
     pos = 0
     while True:
-        start = text.find("{", pos)
-        if start < 0:
+        found = _START.search(text, pos)
+        if found is None:
             break
-        if start in closed:
-            end: int | None = closed[start]
-        elif start < scanned_to:
+        start = found.start()
+        opener = found.end() - 1  # the "{" or the "(" of a model repr
+        if opener in closed:
+            end: int | None = closed[opener]
+        elif opener < scanned_to:
             pos = start + 1  # inside a region already scanned: not an object of its own
             continue
         else:
-            end, scanned_to = _match(text, start, closed)
+            end, scanned_to = _match(text, opener, closed)
         if end is None:
             if _TYPE_HINT.search(text, start, min(len(text), start + 400)):
                 where = lines.line_of(start)

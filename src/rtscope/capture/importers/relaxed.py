@@ -3,7 +3,9 @@
 People paste Realtime events as strict JSON, but also as Python ``repr``/``print`` output
 (``None``, ``True``, single quotes, tuples, implicitly concatenated strings) and as JavaScript
 console output (unquoted keys, single quotes, trailing commas, ``undefined``, ``[Object]`` and
-``…`` where the console collapsed a value). :func:`parse_relaxed` reads all of these into plain
+``…`` where the console collapsed a value), and the reprs of the ``openai`` SDK's pydantic
+models (``SessionCreatedEvent(event_id='…', session=Session(…), type='session.created')``),
+whose keyword arguments become object members. :func:`parse_relaxed` reads all of these into plain
 JSON values. Anything it cannot read raises :class:`RelaxedError` with the offset of the problem.
 
 Pure and bounded: a recursive-descent parser with a nesting limit, no ``eval``.
@@ -137,7 +139,7 @@ class _Parser:
             if word in _LITERALS:
                 return _LITERALS[word]
             if self.peek() == "(":
-                raise self.fail(f"a call ({word}(…)) is not a value")
+                return self.call(bare.start(), depth + 1)
             return word
         raise self.fail("expected a value")
 
@@ -198,6 +200,39 @@ class _Parser:
                 self.pos += 1
             elif char != close:
                 raise self.fail(f"expected ',' or '{close}'")
+
+    def call(self, start: int, depth: int) -> Any:
+        """``Name(a=1, b=Other(c=2))`` (a pydantic/dataclass repr) → a dict of its keywords.
+
+        A call with positional arguments (``datetime.datetime(2025, 5, 7)``) becomes its source
+        text: it is a value the log printed, not something to interpret.
+        """
+        self.pos += 1  # "("
+        out: dict[str, Any] = {}
+        positional = False
+        while True:
+            if self.peek() == ")":
+                self.pos += 1
+                return self.text[start : self.pos] if positional else out
+            keyword = _BARE.match(self.text, self.pos)
+            after = keyword.end() if keyword else self.pos
+            rest = _WS_COMMENT.match(self.text, after)
+            after = rest.end() if rest else after
+            if (
+                keyword
+                and self.text.startswith("=", after)
+                and not self.text.startswith("==", after)
+            ):
+                self.pos = after + 1
+                out[keyword.group()] = self.value(depth)
+            else:
+                self.value(depth)
+                positional = True
+            char = self.peek()
+            if char == ",":
+                self.pos += 1
+            elif char != ")":
+                raise self.fail("expected ',' or ')'")
 
     def tuple(self, depth: int) -> Any:
         start = self.pos
