@@ -318,3 +318,19 @@ def test_cut_and_spliced_seed_text_only_ever_raises_capture_error(cuts: list[int
         list(PastedSource(io.BytesIO(data), "fuzz"))
     except CaptureError:
         pass
+
+
+def test_events_inside_a_pasted_code_snippet_are_found() -> None:
+    text = (
+        "my code:\n"
+        "function start() {\n"
+        "  ws.send(JSON.stringify({type: 'session.update', session: {voice: 'ash'}}));\n"
+        "  ws.send(JSON.stringify({ type: 'response.create' }))\n"
+        "}\n"
+    )
+    result = scan_text(text)
+    assert [(e.line, e.event["type"]) for e in result.events] == [
+        (3, "session.update"),
+        (4, "response.create"),
+    ]
+    assert result.problems == []

@@ -69,6 +69,7 @@ _TIME_KEYS = ("timestamp", "time", "ts", "t", "date", "datetime", "@timestamp", 
 _DIRECTION_KEYS = ("direction", "sender", "from", "source", "dir", "origin", "side")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _LABEL_MAX = 100
+Problem = tuple[int, str, str | None]  # line, what, hint
 _MAX_DEPTH = 6
 
 
@@ -159,6 +160,7 @@ def _match(text: str, start: int, closed: dict[int, int]) -> tuple[int | None, i
 
 def _scan_braces(text: str, lines: _Lines, result: ScanResult) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
+    failures: list[tuple[int, int, Problem | None]] = []
     closed: dict[int, int] = {}
     scanned_to = -1
     pos = 0
@@ -187,30 +189,38 @@ def _scan_braces(text: str, lines: _Lines, result: ScanResult) -> list[tuple[int
                 )
             pos = start + 1
             continue
-        _take_object(text, start, end, lines, result)
         spans.append((start, end))
-        pos = end
+        readable, problem = _take_object(text, start, end, lines, result)
+        if readable:
+            pos = end
+        else:
+            # Not an object literal (a code block, a repr with odd values): look inside it,
+            # its nested objects may be events. Report it only if none is.
+            failures.append((start, end, problem))
+            pos = start + 1
+    for start, end, problem in failures:
+        if problem and not any(start <= e.offset < end for e in result.events):
+            result.problems.append(problem)
     return spans
 
 
-def _take_object(text: str, start: int, end: int, lines: _Lines, result: ScanResult) -> None:
+def _take_object(
+    text: str, start: int, end: int, lines: _Lines, result: ScanResult
+) -> tuple[bool, Problem | None]:
     chunk = text[start:end]
     line = lines.line_of(start)
     try:
         value = parse_relaxed(chunk)
     except RelaxedError as exc:
         if _TYPE_HINT.search(chunk[:400]):
-            result.problems.append(
-                (
-                    lines.line_of(start + exc.pos),
-                    f"cannot read this event object: {exc}; skipped",
-                    "fix the object by hand or paste the raw JSON",
-                )
+            return False, (
+                lines.line_of(start + exc.pos),
+                f"cannot read this event object: {exc}; skipped",
+                "fix the object by hand or paste the raw JSON",
             )
-        return
+        return False, None
     except RecursionError:
-        result.problems.append((line, "object nested too deeply; skipped", None))
-        return
+        return False, (line, "object nested too deeply; skipped", None)
     t, clock, hint = _context_before(text, start, lines)
     found = _events_in(value, t, clock, hint, 0)
     if not found and _looks_broken(value):
@@ -223,6 +233,7 @@ def _take_object(text: str, start: int, end: int, lines: _Lines, result: ScanRes
         )
     for event, ev_t, ev_clock, ev_hint in found:
         result.events.append(PastedEvent(event, line, start, ev_t, ev_clock, ev_hint))
+    return True, None
 
 
 def _looks_broken(value: Any) -> bool:
