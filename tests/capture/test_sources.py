@@ -104,3 +104,12 @@ def test_imported_sources_say_what_they_came_from() -> None:
     assert source.header is not None
     assert source.header["imported_from"] == "har"
     assert source.header["format"] == "rtscope.capture"
+
+
+def test_utf16_text_from_powershell_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "log.txt"
+    text = (FIXTURES / "logs" / "001_no-response-after-response-create.txt").read_text()
+    path.write_bytes(text.encode("utf-16"))
+    source = open_source(path)
+    assert len(list(source)) == 8
+    assert source.header is not None and source.header["times"] == "none"

@@ -55,6 +55,8 @@ def sniff(head: bytes) -> Kind:
             data = zlib.decompressobj(wbits=31).decompress(data, HEAD)
         except zlib.error:
             return "capture"  # the capture reader reports the damage
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "pasted"  # UTF-16 text (PowerShell redirection)
     data = data.removeprefix(b"\xef\xbb\xbf")
     if _TNETSTRING_FLOW.match(data):
         return "flows"

@@ -334,3 +334,16 @@ def test_events_inside_a_pasted_code_snippet_are_found() -> None:
         (4, "response.create"),
     ]
     assert result.problems == []
+
+
+@pytest.mark.parametrize(
+    ("name", "times"),
+    [
+        ("002_item-before-session-created-yaml-log.txt", "epoch"),
+        ("004_text-history-drops-audio.txt", "none"),
+        ("jsonl-with-noise.md", "mixed"),
+    ],
+)
+def test_header_says_how_to_read_times(name: str, times: str) -> None:
+    _, source = read(name)
+    assert source.header is not None and source.header["times"] == times

@@ -172,9 +172,12 @@ class PastedSource(ImportedSource):
 
     def _records(self) -> Iterator[Record]:
         data = read_input(self._source, self.name)
-        if b"\x00" in data[:4096]:
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            text = data.decode("utf-16", "replace")  # e.g. PowerShell's "> file" redirection
+        elif b"\x00" in data[:4096]:
             raise self.error("binary data, not a log or a capture", line=1)
-        text = data.decode("utf-8", "replace")
+        else:
+            text = data.decode("utf-8", "replace")
         stripped = text.lstrip("\ufeff \t\r\n")
         if stripped.startswith("{") and '"log"' in stripped[:200]:
             try:
@@ -197,6 +200,16 @@ class PastedSource(ImportedSource):
                 "no Realtime events found",
                 hint="expected JSON, Python or JavaScript objects or YAML documents with a "
                 "'type' such as 'session.update'",
+            )
+        clock = any(e.clock for e in result.events)
+        timed = any(e.t is not None and not e.clock for e in result.events)
+        if self.header is not None:
+            # How to read 't': epoch seconds, seconds since midnight (a log with times but no
+            # dates), or none at all.
+            self.header["times"] = (
+                "time-of-day"
+                if clock and not timed
+                else ("epoch" if timed and not clock else ("mixed" if timed else "none"))
             )
         for seq, found in enumerate(result.events):
             event = found.event
