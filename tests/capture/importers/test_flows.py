@@ -81,3 +81,122 @@ def test_reading_a_plain_capture_does_not_import_mitmproxy(tmp_path: Path) -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- real traffic: websockets server <- mitmproxy in process (-w and hardump) <- websockets client
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# mitmproxy's proxyauth addon imports ldap3, which uses a deprecated pyasn1 name (not ours)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:ldap3.*")
+async def test_real_mitmproxy_recording_imports_from_flow_file_and_har(tmp_path: Path) -> None:
+    import asyncio
+
+    from mitmproxy import options
+    from mitmproxy.tools.dump import DumpMaster
+    from websockets.asyncio.client import connect
+    from websockets.asyncio.server import serve
+
+    async def realtime_server(ws) -> None:  # type: ignore[no-untyped-def]
+        await ws.send(
+            json.dumps({"type": "session.created", "event_id": "e1", "session": {"id": "s1"}})
+        )
+        async for raw in ws:
+            if isinstance(raw, bytes):
+                continue
+            event = json.loads(raw)
+            if event["type"] == "session.update":
+                await ws.send(
+                    json.dumps(
+                        {"type": "session.updated", "event_id": "e2", "session": event["session"]}
+                    )
+                )
+            elif event["type"] == "response.create":
+                await ws.send(
+                    json.dumps(
+                        {"type": "response.created", "event_id": "e3", "response": {"id": "r1"}}
+                    )
+                )
+                await ws.send(
+                    json.dumps(
+                        {
+                            "type": "response.done",
+                            "event_id": "e4",
+                            "response": {"id": "r1", "status": "completed"},
+                        }
+                    )
+                )
+
+    flows_path, har_path = tmp_path / "rec.mitm", tmp_path / "rec.har"
+    sent: list[tuple[str, object]] = []
+    async with serve(realtime_server, "127.0.0.1", 0) as server:
+        upstream = server.sockets[0].getsockname()[1]
+        proxy_port = free_port()
+        opts = options.Options(
+            listen_host="127.0.0.1",
+            listen_port=proxy_port,
+            mode=[f"reverse:http://127.0.0.1:{upstream}"],
+        )
+        master = DumpMaster(opts, with_termlog=False, with_dumper=False)
+        master.options.update(save_stream_file=str(flows_path), hardump=str(har_path))
+        task = asyncio.create_task(master.run())
+        for _ in range(100):  # wait until the proxy listens
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.02)
+        url = f"ws://127.0.0.1:{proxy_port}/v1/realtime?model=gpt-realtime"
+        headers = {"Authorization": "Bearer sk-test-0123456789abcdefghijklmnop"}
+        async with connect(url, additional_headers=headers) as ws:
+            sent.append(("server", json.loads(await ws.recv())))
+            for event in (
+                {"type": "session.update", "session": {"voice": "ash"}},
+                {"type": "response.create"},
+            ):
+                await ws.send(json.dumps(event))
+                sent.append(("client", event))
+                if event["type"] == "session.update":
+                    sent.append(("server", json.loads(await ws.recv())))
+            sent.append(("server", json.loads(await ws.recv())))
+            sent.append(("server", json.loads(await ws.recv())))
+            await ws.send(b"\x00\x01\x02")
+            sent.append(("client", b"\x00\x01\x02"))
+            await ws.close(1000, "bye")
+        for _ in range(100):  # the flow file gets the flow at websocket_end
+            if flows_path.exists() and flows_path.stat().st_size:
+                break
+            await asyncio.sleep(0.02)
+        master.shutdown()
+        await task
+
+    def seen(records: list[dict]) -> list[tuple[str, object]]:
+        out: list[tuple[str, object]] = []
+        for r in records:
+            if r["kind"] == "msg":
+                import base64
+
+                out.append(
+                    (r["from"], r["event"] if "event" in r else base64.b64decode(r["data_b64"]))
+                )
+        return out
+
+    from_flows = list(open_source(flows_path))
+    assert seen(from_flows) == sent
+    assert from_flows[0]["request_headers"]["authorization"] == "[REDACTED]"
+    assert (from_flows[-1]["kind"], from_flows[-1]["code"], from_flows[-1]["by"]) == (
+        "close",
+        1000,
+        "client",
+    )
+    from_har = list(open_source(har_path))
+    assert seen(from_har) == sent
+    assert from_har[0]["url"] == f"ws://127.0.0.1:{upstream}/v1/realtime?model=gpt-realtime"
