@@ -151,6 +151,7 @@ async def test_real_mitmproxy_recording_imports_from_flow_file_and_har(tmp_path:
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", proxy_port)
                 writer.close()
+                await writer.wait_closed()
                 break
             except OSError:
                 await asyncio.sleep(0.02)
@@ -175,6 +176,7 @@ async def test_real_mitmproxy_recording_imports_from_flow_file_and_har(tmp_path:
             if flows_path.exists() and flows_path.stat().st_size:
                 break
             await asyncio.sleep(0.02)
+        await master.addons.get("proxyserver").servers.update([])  # mitmproxy leaves it open
         master.shutdown()
         await task
 
