@@ -202,3 +202,12 @@ async def test_real_mitmproxy_recording_imports_from_flow_file_and_har(tmp_path:
     from_har = list(open_source(har_path))
     assert seen(from_har) == sent
     assert from_har[0]["url"] == f"ws://127.0.0.1:{upstream}/v1/realtime?model=gpt-realtime"
+
+
+def test_gzipped_flow_file(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "flows.mitm.gz"
+    path.write_bytes(gzip.compress((HAR / "session.mitm").read_bytes()))
+    records = list(open_source(path))
+    assert [r["kind"] for r in records].count("msg") == 11

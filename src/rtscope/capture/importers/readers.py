@@ -134,7 +134,11 @@ class FlowSource(ImportedSource):
                 raise self.error(f"cannot open: {exc.strerror}") from None
         else:
             stream = self._source
+        opened: list[Any] = [] if stream is self._source else [stream]
         buffered: Any = stream if hasattr(stream, "peek") else io.BufferedReader(stream)
+        if buffered.peek(2)[:2] == b"\x1f\x8b":
+            opened.append(buffered)  # GzipFile does not close the file it reads
+            buffered = io.BufferedReader(gzip.GzipFile(fileobj=buffered, mode="rb"))
         count = 0
         found = 0
         try:
@@ -145,7 +149,7 @@ class FlowSource(ImportedSource):
                     flow = next(flows)
                 except StopIteration:
                     break
-                except exceptions.FlowReadException as exc:
+                except (exceptions.FlowReadException, EOFError, OSError, zlib.error) as exc:
                     raise self.error(
                         f"flow {count + 1}: cannot read ({exc})",
                         hint="the flow file is truncated or not a mitmproxy flow file",
@@ -158,6 +162,9 @@ class FlowSource(ImportedSource):
         finally:
             if buffered is not self._source:
                 buffered.close()
+            for handle in opened:
+                if handle is not self._source:
+                    handle.close()
         if not found:
             raise self.error(
                 f"no WebSocket flows (the file has {count} flows)",
