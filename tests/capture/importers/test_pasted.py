@@ -347,3 +347,14 @@ def test_events_inside_a_pasted_code_snippet_are_found() -> None:
 def test_header_says_how_to_read_times(name: str, times: str) -> None:
     _, source = read(name)
     assert source.header is not None and source.header["times"] == times
+
+
+def test_objects_on_one_line_share_its_label_but_not_each_others_words() -> None:
+    text = 'Sent: [{"type": "x.response_like"}, {"type": "y.custom"}]\nrecv {"type": "z.custom"}\n'
+    result = scan_text(text)
+    # "response" inside the first object is not a label for the second one
+    assert [(e.event["type"], e.hint) for e in result.events] == [
+        ("x.response_like", "client"),
+        ("y.custom", "client"),
+        ("z.custom", "server"),
+    ]

@@ -69,6 +69,7 @@ _TIME_KEYS = ("timestamp", "time", "ts", "t", "date", "datetime", "@timestamp", 
 _DIRECTION_KEYS = ("direction", "sender", "from", "source", "dir", "origin", "side")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _LABEL_MAX = 100
+_TEXT_START = re.compile(r"[\[{]")
 Problem = tuple[int, str, str | None]  # line, what, hint
 _MAX_DEPTH = 6
 
@@ -190,7 +191,8 @@ def _scan_braces(text: str, lines: _Lines, result: ScanResult) -> list[tuple[int
             pos = start + 1
             continue
         spans.append((start, end))
-        readable, problem = _take_object(text, start, end, lines, result)
+        floor = spans[-2][1] if len(spans) > 1 else 0
+        readable, problem = _take_object(text, start, end, floor, lines, result)
         if readable:
             pos = end
         else:
@@ -205,7 +207,7 @@ def _scan_braces(text: str, lines: _Lines, result: ScanResult) -> list[tuple[int
 
 
 def _take_object(
-    text: str, start: int, end: int, lines: _Lines, result: ScanResult
+    text: str, start: int, end: int, floor: int, lines: _Lines, result: ScanResult
 ) -> tuple[bool, Problem | None]:
     chunk = text[start:end]
     line = lines.line_of(start)
@@ -221,7 +223,7 @@ def _take_object(
         return False, None
     except RecursionError:
         return False, (line, "object nested too deeply; skipped", None)
-    t, clock, hint = _context_before(text, start, lines)
+    t, clock, hint = _context_before(text, start, floor, lines)
     found = _events_in(value, t, clock, hint, 0)
     if not found and _looks_broken(value):
         result.problems.append(
@@ -242,13 +244,20 @@ def _looks_broken(value: Any) -> bool:
     )
 
 
-def _context_before(text: str, start: int, lines: _Lines) -> tuple[float | None, bool, str | None]:
-    """Time and direction from the text before an object: its line, or a label line above."""
+def _context_before(
+    text: str, start: int, floor: int, lines: _Lines
+) -> tuple[float | None, bool, str | None]:
+    """Time and direction from the text before an object: its line (after any earlier object on
+    it), or a label line above."""
     line_no = lines.line_of(start)
     line_start = lines.starts[line_no - 1]
-    prefix = text[line_start:start]
+    prefix = text[max(line_start, floor) : start]
+    if floor > line_start and not any(c.isalnum() for c in prefix):
+        # ", " between objects of one line ([{…}, {…}]): they share the line's label
+        first = _TEXT_START.search(text, line_start, start)
+        prefix = text[line_start : first.start()] if first else ""
     candidates = [prefix] if prefix.strip() else []
-    if not prefix.strip() and line_no > 1:
+    if not prefix.strip() and line_no > 1 and floor <= line_start:
         above = lines.line_text(line_no - 1).strip()
         if above and len(above) <= _LABEL_MAX and not _FENCE.match(above):
             if above.endswith(":") or _ISO_TIME.search(above) or _CLOCK_TIME.search(above):
