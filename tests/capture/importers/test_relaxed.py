@@ -74,3 +74,11 @@ def test_any_text_parses_or_raises_relaxed_error(text: str) -> None:
         parse_relaxed(text)
     except RelaxedError:
         pass
+
+
+def test_escaped_surrogates_are_joined_or_replaced() -> None:
+    assert parse_relaxed("{'a': '\\ud83d\\ude00 \\ud800'}") == {"a": "\U0001f600 \ufffd"}
+
+
+def test_number_like_tokens_that_are_not_numbers_stay_text() -> None:
+    assert parse_relaxed("{a: 0x_}") == {"a": "0x_"}

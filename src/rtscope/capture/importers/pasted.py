@@ -315,11 +315,11 @@ def _parse_iso(value: str) -> float | None:
         value = match.group(1) + match.group(2)
     try:
         when = datetime.fromisoformat(value)
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.timestamp()
+    except (ValueError, OverflowError, OSError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
 
 
 def _epoch(value: float) -> float | None:

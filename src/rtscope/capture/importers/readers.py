@@ -172,6 +172,19 @@ class FlowSource(ImportedSource):
             )
 
 
+def _json_safe(value: Any) -> Any:
+    """Replace what JSON cannot hold (lone surrogates, odd keys) so the event can be written."""
+    if isinstance(value, dict):
+        return {_json_safe(str(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return str(value)
+
+
 class PastedSource(ImportedSource):
     """Text holding Realtime events (forum posts, console output, YAML logs)."""
 
@@ -220,7 +233,12 @@ class PastedSource(ImportedSource):
             )
         for seq, found in enumerate(result.events):
             event = found.event
-            if might_hold_secret(orjson.dumps(event)):
+            try:
+                payload = orjson.dumps(event)
+            except (orjson.JSONEncodeError, TypeError):
+                event = _json_safe(event)
+                payload = orjson.dumps(event)
+            if might_hold_secret(payload):
                 event, _ = redact_event(event)
             etype = str(event.get("type"))
             record: Record = {

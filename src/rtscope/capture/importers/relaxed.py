@@ -266,7 +266,7 @@ class _Parser:
             char = text[i]
             if char == quote:
                 self.pos = i + 1
-                return "".join(out)
+                return _fix_surrogates("".join(out))
             if char == "\n":
                 break
             if char == "\\" and i + 1 < n:
@@ -287,11 +287,24 @@ class _Parser:
         raise self.fail("unterminated string")
 
 
-def _number(token: str) -> int | float:
+def _number(token: str) -> int | float | str:
     clean = token.replace("_", "")
-    if clean.lower().lstrip("+-").startswith("0x"):
-        return int(clean, 16)
     try:
-        return int(clean)
+        if clean.lower().lstrip("+-").startswith("0x"):
+            return int(clean, 16)
+        try:
+            return int(clean)
+        except ValueError:
+            return float(clean)
     except ValueError:
-        return float(clean)
+        return token
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _fix_surrogates(text: str) -> str:
+    """Join escaped surrogate pairs (``\\ud83d\\ude00``); a lone one becomes U+FFFD."""
+    if not _SURROGATES.search(text):
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
