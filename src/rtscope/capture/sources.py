@@ -18,6 +18,7 @@ import io
 import os
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Literal, Protocol
 
@@ -44,7 +45,7 @@ class Source(Protocol):
     header: Record | None
     problems: list[CaptureError]
 
-    def __iter__(self) -> object: ...
+    def __iter__(self) -> Iterator[Record]: ...
 
 
 def sniff(head: bytes) -> Kind:
