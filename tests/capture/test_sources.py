@@ -113,3 +113,19 @@ def test_utf16_text_from_powershell_is_read(tmp_path: Path) -> None:
     source = open_source(path)
     assert len(list(source)) == 8
     assert source.header is not None and source.header["times"] == "none"
+
+
+def test_json_lines_with_a_garbage_line_stay_a_capture_so_the_error_is_reported(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b'{"type":"session.created"}\n{oops\n')
+    source = open_source(path)
+    assert isinstance(source, CaptureReader)
+    with pytest.raises(CaptureError) as info:
+        list(source)
+    assert info.value.line == 2 and "not valid JSON" in info.value.problem
+    assert sniff(CAPTURE + b"a note someone typed\n") == "capture"  # a header: always a capture
+    assert (
+        sniff(b'{"type":"session.created"}\nthen I sent:\n{"type":"response.create"}\n') == "pasted"
+    )

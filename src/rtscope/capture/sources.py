@@ -69,19 +69,28 @@ def sniff(head: bytes) -> Kind:
     if not stripped:
         return "capture"
     lines = [line for line in data.split(b"\n") if line.strip()]
-    cut = len(head) >= HEAD and not data.endswith(b"\n")  # the last line may be incomplete
-    for number, line in enumerate(lines[:50], 1):
-        if not line.lstrip().startswith(b"{"):
-            return "pasted"
-        if cut and number == len(lines):
-            break
-        try:
-            value = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            return "pasted"
-        if not isinstance(value, dict):
-            return "pasted"
-    return "capture"
+    cut = (len(head) >= HEAD or len(data) >= HEAD) and not data.endswith(b"\n")
+    if cut and len(lines) > 1:
+        lines = lines[:-1]  # the head may have cut the last line
+        cut = False
+    try:
+        first = orjson.loads(lines[0])
+    except orjson.JSONDecodeError:
+        return _long_first_line(lines[0]) if cut else "pasted"
+    if not isinstance(first, dict):
+        return "pasted"
+    if "kind" in first:
+        return "capture"  # a capture record: a bad line further on is an error, not prose
+    # JSON lines (bare events): every line is an object; one that is not JSON is reported by
+    # the capture reader. Prose between the lines makes it a pasted log.
+    if all(line.lstrip().startswith(b"{") for line in lines[:200]):
+        return "capture"
+    return "pasted"
+
+
+def _long_first_line(line: bytes) -> Kind:
+    """A first line longer than the sniffed head: JSONL if it looks like an object."""
+    return "capture" if line.lstrip().startswith((b'{"kind"', b'{"type"')) else "pasted"
 
 
 class _Prefixed(io.RawIOBase):
