@@ -122,3 +122,21 @@ def test_pasted_log_export_has_a_placeholder_url_and_keeps_order(tmp_path: Path)
         "session.created",
         "conversation.item.created",
     ]
+
+
+def test_untimed_messages_take_the_base_time() -> None:
+    records = [
+        {
+            "kind": "msg",
+            "conn": "0",
+            "seq": 0,
+            "t": None,
+            "from": "client",
+            "event": {"type": "response.create"},
+        },
+    ]
+    doc, summary = capture_to_har(records, base_time=1763700000.0)
+    [entry] = doc["log"]["entries"]
+    assert entry["startedDateTime"] == "2025-11-21T04:40:00.000Z"
+    assert entry["_webSocketMessages"][0]["time"] == 1763700000.0
+    assert summary.untimed == 1

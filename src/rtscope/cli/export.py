@@ -11,17 +11,17 @@ import click
 from ..capture.codec import Record
 from ..capture.sources import open_source
 from ..errors import InputError
-from ..report.har import write_har
+from ..report.har import header_time, write_har
 from ..report.wav import export_wav
 
 __all__ = ["command"]
 
 
-def _records(capture: str) -> tuple[list[Record], list[str]]:
+def _records(capture: str) -> tuple[list[Record], list[str], float | None]:
     source: str | IO[bytes] = sys.stdin.buffer if capture == "-" else capture
     reader = open_source(source, "<stdin>" if capture == "-" else capture)
     records = list(reader)
-    return records, [str(problem) for problem in reader.problems]
+    return records, [str(problem) for problem in reader.problems], header_time(reader.header)
 
 
 @click.command(
@@ -52,15 +52,15 @@ def command(capture: str, har_path: str | None, wav_dir: str | None) -> None:
     connection and item id (pcm16 as recorded, G.711 decoded to pcm16)."""
     if not har_path and not wav_dir:
         raise click.UsageError("nothing to do: give --har FILE and/or --wav DIR")
-    records, warnings = _records(capture)
+    records, warnings, created = _records(capture)
     for warning in warnings:
         click.echo(f"rtscope: warning: {warning}", err=True)
     if har_path:
         if har_path == "-":
-            summary = write_har(records, sys.stdout.buffer)
+            summary = write_har(records, sys.stdout.buffer, created)
         else:
             try:
-                summary = write_har(records, har_path)
+                summary = write_har(records, har_path, created)
             except OSError as exc:
                 raise InputError(har_path, f"cannot write: {exc.strerror}") from None
         note = f", {summary.untimed} without a time" if summary.untimed else ""

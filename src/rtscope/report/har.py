@@ -8,7 +8,7 @@ other readers ignore. The request/response are the capture's (already redacted) 
 
 Connections without a handshake (pasted logs, bare events) get a placeholder URL
 (``ws://rtscope.invalid/…``) and a ``comment`` saying so; messages without a time get the
-previous message's time (the order is kept). :func:`capture_to_har` is pure;
+previous message's time, or ``base_time`` (the order is kept). :func:`capture_to_har` is pure;
 :func:`write_har` writes the file (0600).
 """
 
@@ -27,7 +27,7 @@ import orjson
 from .._version import __version__
 from ..capture.codec import Record, payload_of
 
-__all__ = ["HarSummary", "capture_to_har", "write_har"]
+__all__ = ["HarSummary", "capture_to_har", "header_time", "write_har"]
 
 
 @dataclass
@@ -46,6 +46,17 @@ class HarSummary:
     entries: int
     messages: int
     untimed: int
+
+
+def header_time(header: Record | None) -> float | None:
+    """The ``created`` time of a capture header, in epoch seconds."""
+    created = header.get("created") if isinstance(header, dict) else None
+    if not isinstance(created, str):
+        return None
+    try:
+        return datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+    except (ValueError, OverflowError):
+        return None
 
 
 def _iso(t: float) -> str:
@@ -194,9 +205,17 @@ def _entry(state: _Conn, created: float | None) -> dict[str, Any]:
     return entry
 
 
-def write_har(records: Iterable[Record], target: str | os.PathLike[str] | IO[bytes]) -> HarSummary:
-    """Write ``records`` as HAR to a path (created 0600) or a binary stream."""
-    doc, summary = capture_to_har(records)
+def write_har(
+    records: Iterable[Record],
+    target: str | os.PathLike[str] | IO[bytes],
+    base_time: float | None = None,
+) -> HarSummary:
+    """Write ``records`` as HAR to a path (created 0600) or a binary stream.
+
+    ``base_time`` (epoch seconds, e.g. the capture header's ``created``) stands in for the time
+    of messages before the first one that has a time (pasted logs without timestamps).
+    """
+    doc, summary = capture_to_har(records, base_time)
     data = orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
     if isinstance(target, str | os.PathLike):
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
