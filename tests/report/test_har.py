@@ -91,6 +91,9 @@ def test_mitmproxys_har_reader_reads_the_export(tmp_path: Path) -> None:
 def test_entries_have_the_har_and_chrome_websocket_fields() -> None:
     doc, _ = capture_to_har(open_source(FIXTURES / "har" / "chrome.har"))
     assert doc["log"]["version"] == "1.2" and doc["log"]["creator"]["name"] == "rtscope"
+    # Chrome's HAR importer (devtools-frontend models/har/Importer.ts) iterates log.pages and
+    # keeps frames whose type is send/receive/error with time, opcode and data all present.
+    assert doc["log"]["pages"] == []
     [entry] = doc["log"]["entries"]
     assert ENTRY_KEYS <= entry.keys()
     assert REQUEST_KEYS <= entry["request"].keys()
@@ -99,6 +102,7 @@ def test_entries_have_the_har_and_chrome_websocket_fields() -> None:
     assert entry["startedDateTime"] == "2025-11-21T04:40:00.000Z"
     messages = entry["_webSocketMessages"]
     assert all(set(m) == {"type", "time", "opcode", "data"} for m in messages)
+    assert {m["type"] for m in messages} == {"send", "receive"}
     assert [m["opcode"] for m in messages] == [1, 1, 1, 1, 2, 1]
     assert messages[4]["data"] == "AAEC/w=="
     # the browser's error frame became close 1006; HTTP Toolkit's extension carries it
