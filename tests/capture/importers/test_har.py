@@ -6,10 +6,13 @@ comes from) and, for mitmproxy.har, from mitmproxy's own objects in make_mitmpro
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rtscope.capture.importers import HarSource
 from rtscope.capture.sources import open_source
@@ -162,3 +165,43 @@ def test_odd_messages_are_reported_and_skipped(tmp_path: Path) -> None:
         "entry 1, message 2",
         "entry 1, message 4",
     ]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+MESSAGE = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["send", "receive", "error", "x"]) | JSON,
+        "time": st.floats(allow_nan=False) | JSON,
+        "opcode": st.sampled_from([1, 2, 8, 9, -1, 7]) | JSON,
+        "data": st.text(max_size=30) | JSON,
+        "code": JSON,
+    },
+)
+ENTRY = st.fixed_dictionaries(
+    {"_resourceType": st.just("websocket")},
+    optional={
+        "request": JSON,
+        "response": JSON,
+        "startedDateTime": st.text(max_size=30) | JSON,
+        "_webSocketMessages": st.lists(MESSAGE | JSON, max_size=6) | JSON,
+        "_webSocketClose": JSON | st.just("aborted"),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ENTRY | JSON, max_size=4))
+def test_any_har_entries_give_records_or_capture_error(entries: list) -> None:
+    source = HarSource(io.BytesIO(json.dumps({"log": {"entries": entries}}).encode()), "h.har")
+    try:
+        for record in source:
+            assert record["kind"] in ("open", "msg", "close")
+    except CaptureError:
+        pass

@@ -122,7 +122,6 @@ class FlowSource(ImportedSource):
     kind = "mitmproxy-flows"
 
     def _records(self) -> Iterator[Record]:
-        from mitmproxy import exceptions
         from mitmproxy.io import FlowReader
 
         from .flows import flow_records
@@ -149,7 +148,7 @@ class FlowSource(ImportedSource):
                     flow = next(flows)
                 except StopIteration:
                     break
-                except (exceptions.FlowReadException, EOFError, OSError, zlib.error) as exc:
+                except Exception as exc:  # FlowReadException, and whatever odd state raises
                     raise self.error(
                         f"flow {count + 1}: cannot read ({exc})",
                         hint="the flow file is truncated or not a mitmproxy flow file",
