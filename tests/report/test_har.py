@@ -144,3 +144,74 @@ def test_untimed_messages_take_the_base_time() -> None:
     assert entry["startedDateTime"] == "2025-11-21T04:40:00.000Z"
     assert entry["_webSocketMessages"][0]["time"] == 1763700000.0
     assert summary.untimed == 1
+
+
+# --- HTTP Toolkit validates imported HAR with the npm package har-validator (its har.ts):
+# run the same validator on our exports. Installed once into tests/.node/har (git-ignored).
+
+NODE_DIR = Path(__file__).parents[1] / ".node" / "har"
+VALIDATE = """
+const v = require('har-validator');
+const files = process.argv.slice(2);
+Promise.all(files.map(f => v.har(JSON.parse(require('fs').readFileSync(f, 'utf8')))
+  .then(() => f + ' valid').catch(e => f + ' INVALID ' + JSON.stringify(e.errors))))
+  .then(lines => console.log(lines.join('\\n')));
+"""
+
+
+@pytest.fixture(scope="module")
+def har_validator() -> Path:
+    import shutil
+    import subprocess
+
+    if not shutil.which("node") or not shutil.which("npm"):
+        pytest.skip("node/npm not installed: cannot run HTTP Toolkit's HAR validator")
+    if not (NODE_DIR / "node_modules" / "har-validator").exists():
+        NODE_DIR.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(
+            [
+                "npm",
+                "install",
+                "--silent",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(NODE_DIR),
+                "har-validator@5.1.5",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"npm could not install har-validator: {done.stderr.strip()[:200]}")
+    script = NODE_DIR / "validate.js"
+    script.write_text(VALIDATE)
+    return script
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "har/session.mitm",
+        "har/chrome.har",
+        "logs/002_item-before-session-created-yaml-log.txt",
+        "logs/000_modality-switch-text-only.txt",
+    ],
+)
+def test_exports_pass_http_toolkits_har_validator(
+    tmp_path: Path, har_validator: Path, fixture: str
+) -> None:
+    import subprocess
+
+    out = tmp_path / "out.har"
+    source = open_source(FIXTURES / fixture)
+    write_har(source, out)
+    done = subprocess.run(
+        ["node", str(har_validator), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=NODE_DIR,
+    )
+    assert done.stdout.strip() == f"{out} valid", done.stdout + done.stderr
