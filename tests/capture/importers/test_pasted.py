@@ -358,3 +358,21 @@ def test_objects_on_one_line_share_its_label_but_not_each_others_words() -> None
         ("y.custom", "client"),
         ("z.custom", "server"),
     ]
+
+
+def test_realtime_console_style_labels_and_elided_parts() -> None:
+    text = (
+        "{\n"
+        '  "type": "session.updated",\n'
+        '  "session": { ... },\n'
+        '  "tools": [...], // cut\n'
+        '  "voice": "ash"\n'
+        "}\n"
+        "↑ client my.custom_event\n"
+        '{"type": "my.custom_event"}\n'
+    )
+    result = scan_text(text)
+    assert [(e.event, e.hint) for e in result.events] == [
+        ({"type": "session.updated", "session": {}, "tools": ["…"], "voice": "ash"}, None),
+        ({"type": "my.custom_event"}, "client"),
+    ]

@@ -260,7 +260,8 @@ def _context_before(
     if not prefix.strip() and line_no > 1 and floor <= line_start:
         above = lines.line_text(line_no - 1).strip()
         if above and len(above) <= _LABEL_MAX and not _FENCE.match(above):
-            if above.endswith(":") or _ISO_TIME.search(above) or _CLOCK_TIME.search(above):
+            labelled = above.endswith(":") or _ISO_TIME.search(above) or _CLOCK_TIME.search(above)
+            if labelled or (len(above) <= 60 and _hint_in_text(above)):  # "↓ server …"
                 candidates.append(above)
     t: float | None = None
     clock = False
