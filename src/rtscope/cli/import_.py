@@ -26,8 +26,18 @@ def import_files(
     Returns (connections, messages, warnings). Connection ids that repeat across inputs get a
     ``.N`` suffix. On bad input the partial output is removed and the CaptureError re-raised.
     """
+    readers = [open_source(source, name) for source, name in inputs]  # sniffs; reads nothing more
+    kinds = [getattr(reader, "kind", "capture") for reader in readers]
     try:
-        writer = CaptureWriter(output, header={"imported_from": [name for _, name in inputs]})
+        writer = CaptureWriter(
+            output,
+            header={
+                "imported_from": [
+                    {"name": name, "kind": kind}
+                    for (_, name), kind in zip(inputs, kinds, strict=True)
+                ]
+            },
+        )
     except FileExistsError:
         raise InputError(
             str(output), "already exists", hint="captures are never overwritten; pick a new name"
@@ -39,8 +49,7 @@ def import_files(
     messages = 0
     warnings: list[str] = []
     try:
-        for number, (source, name) in enumerate(inputs, 1):
-            reader = open_source(source, name)
+        for number, reader in enumerate(readers, 1):
             renamed: dict[str, str] = {}
             for record in reader:
                 record = _rename(record, renamed, used, number)

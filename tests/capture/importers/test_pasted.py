@@ -214,6 +214,7 @@ def test_json_lines_with_clock_prefixes_arrays_and_wrappers() -> None:
         ("output_audio_buffer.clear", "client", 1746625883.5),
         ("output_audio_buffer.cleared", "server", 1746625884.0),  # 2025-05-07T13:51:24Z
     ]
+    assert [r.get("time_of_day", False) for r in records] == [True, True] + [False] * 4
     assert [(p.line, p.problem.split(";")[0]) for p in source.problems] == [
         (6, "an event object is not closed ('{' without its '}')")
     ]

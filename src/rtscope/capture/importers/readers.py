@@ -250,4 +250,6 @@ class PastedSource(ImportedSource):
                 "event": event,
                 "line": found.line,
             }
+            if found.clock and found.t is not None:
+                record["time_of_day"] = True  # t counts seconds since midnight: no date in the log
             yield record
