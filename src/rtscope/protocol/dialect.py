@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-__all__ = ["BETA", "GA", "Dialect", "dialect_of"]
+__all__ = ["BETA", "GA", "Dialect", "dialect_of", "handshake_dialect"]
 
 Dialect = Literal["beta", "ga"]
 BETA: Dialect = "beta"
@@ -96,3 +96,16 @@ def dialect_of(event: dict[str, Any]) -> Dialect | None:
     if etype in ("conversation.item.create", "conversation.item.created"):
         return _content_dialect(event.get("item"))
     return None
+
+
+def handshake_dialect(open_record: dict[str, Any] | None) -> Dialect | None:
+    """The dialect a recorded handshake asked for: beta with the ``OpenAI-Beta: realtime=v1``
+    header or the ``openai-beta.realtime-v1`` subprotocol, else GA; ``None`` without one."""
+    if not open_record:
+        return None
+    headers = open_record.get("request_headers")
+    if not isinstance(headers, dict):
+        return None
+    beta = "realtime=v1" in str(headers.get("openai-beta", ""))
+    beta |= "openai-beta.realtime-v1" in str(headers.get("sec-websocket-protocol", ""))
+    return BETA if beta else GA

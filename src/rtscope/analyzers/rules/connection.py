@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...protocol.dialect import Dialect
+from ...protocol.dialect import Dialect, handshake_dialect
 from ...protocol.session import Msg, SessionState
 from ..findings import Severity
 from ..registry import Rule
@@ -182,12 +182,7 @@ class DialectMismatch(Rule):
 
 
 def _beta_header(s: SessionState) -> bool:
-    headers = (s.open or {}).get("request_headers")
-    if not isinstance(headers, dict):
-        return False
-    beta = str(headers.get("openai-beta", ""))
-    proto = str(headers.get("sec-websocket-protocol", ""))
-    return "realtime=v1" in beta or "openai-beta.realtime-v1" in proto
+    return handshake_dialect(s.open) == "beta"
 
 
 class RateLimitLow(Rule):

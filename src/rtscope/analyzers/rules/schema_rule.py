@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...protocol.dialect import handshake_dialect
 from ...protocol.session import Msg, SessionState
 from ..findings import Severity
 from ..registry import Rule
@@ -9,19 +10,17 @@ from ..schema import Problem, validate_client_event
 
 
 def _dialect(s: SessionState, m: Msg) -> str | None:
-    """The dialect to validate in: the event's own, else the client's, else the server's."""
+    """The dialect to validate in: the handshake's (the server decides by it), else the
+    event's own, else the one the client, then the server, used first."""
+    by_handshake = handshake_dialect(s.open)
+    if by_handshake is not None:
+        return by_handshake
     if m.dialect is not None:
         return m.dialect
     for side in ("client", "server"):
         seen = [(seq, d) for (frm, d), seq in s.dialects.items() if frm == side]
         if seen:
             return min(seen)[1]
-    headers = (s.open or {}).get("request_headers")
-    if isinstance(headers, dict):
-        beta = "realtime=v1" in str(
-            headers.get("openai-beta", "")
-        ) or "openai-beta.realtime-v1" in str(headers.get("sec-websocket-protocol", ""))
-        return "beta" if beta else "ga"
     return None
 
 
