@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..protocol.session import SessionState
-from .findings import Finding
+from .findings import Finding, Severity
 from .registry import Rule, all_rules
 
 __all__ = ["LiveAnalyzer", "analyze", "select_rules"]
@@ -41,6 +41,7 @@ class _Conn:
     by_type: dict[str, list[Rule]] = field(default_factory=dict)
     every: list[Rule] = field(default_factory=list)
     timed: list[Rule] = field(default_factory=list)
+    broken: set[Rule] = field(default_factory=set)
 
 
 class LiveAnalyzer:
@@ -51,8 +52,11 @@ class LiveAnalyzer:
         *,
         select: Collection[str] | None = None,
         ignore: Collection[str] | None = None,
+        strict: bool = False,
     ) -> None:
         self._rule_classes = select_rules(select, ignore)
+        #: raise a rule's exception (tests) instead of reporting it as a finding
+        self.strict = strict
         self._conns: dict[str, _Conn] = {}
         self._out: list[Finding] = []
 
@@ -90,21 +94,45 @@ class LiveAnalyzer:
         conn = str(record.get("conn", "0"))
         c = self._conn(conn)
         t = record.get("t")
+        seq = record.get("seq") if isinstance(record.get("seq"), int) else None
         if isinstance(t, int | float) and not isinstance(t, bool):
             for rule in c.timed:
-                rule.on_time(c.state, float(t))
+                self._call(c, rule, seq, rule.on_time, c.state, float(t))
         if kind == "msg":
             m = c.state.apply(record)
             if m is not None:
                 for rule in c.every:
-                    rule.on_message(c.state, m)
+                    self._call(c, rule, m.seq, rule.on_message, c.state, m)
                 for rule in c.by_type.get(m.type, ()):
-                    rule.on_message(c.state, m)
+                    self._call(c, rule, m.seq, rule.on_message, c.state, m)
         elif kind == "open":
             c.state.apply_open(record)
         else:
             c.state.apply_close(record)
         return self._take()
+
+    def _call(self, c: _Conn, rule: Rule, seq: int | None, hook: Any, *args: Any) -> None:
+        """Run one rule hook; a crashing rule is reported (and retired), never fatal."""
+        if rule in c.broken:
+            return
+        try:
+            hook(*args)
+        except Exception as exc:
+            if self.strict:
+                raise
+            c.broken.add(rule)
+            self._out.append(
+                Finding(
+                    rule=rule.name,
+                    severity=Severity.INFO,
+                    conn=c.state.conn,
+                    seq=seq,
+                    t=None,
+                    message=f"rtscope bug: rule {rule.name} failed here "
+                    f"({type(exc).__name__}: {exc}); it was stopped for this connection",
+                    hint="please report it with this capture",
+                )
+            )
 
     def tick(self, t: float, conn: str | None = None) -> list[Finding]:
         """Let deadlines expire at time ``t`` without a record (live use)."""
@@ -112,7 +140,7 @@ class LiveAnalyzer:
             c = self._conns.get(name) if name is not None else None
             if c is not None:
                 for rule in c.timed:
-                    rule.on_time(c.state, t)
+                    self._call(c, rule, None, rule.on_time, c.state, t)
         return self._take()
 
     def finish(self, conn: str | None = None) -> list[Finding]:
@@ -122,7 +150,7 @@ class LiveAnalyzer:
             c = self._conns.pop(name, None) if name is not None else None
             if c is not None:
                 for rule in c.rules:
-                    rule.on_finish(c.state)
+                    self._call(c, rule, None, rule.on_finish, c.state)
         return self._take()
 
 
@@ -135,9 +163,10 @@ def analyze(
     *,
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
+    strict: bool = False,
 ) -> list[Finding]:
     """Every finding of ``records``, sorted by (conn, seq, rule)."""
-    live = LiveAnalyzer(select=select, ignore=ignore)
+    live = LiveAnalyzer(select=select, ignore=ignore, strict=strict)
     out: list[Finding] = []
     for record in records:
         out.extend(live.feed(record))

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .acks import ACKS, ERROR_CODE_SOURCES
-from .config import bytes_per_ms, normalize_session
+from .config import as_list, bytes_per_ms, normalize_session
 from .dialect import Dialect, dialect_of
 from .events import direction_of
 
@@ -292,7 +292,7 @@ def _str(value: Any) -> str | None:
 
 def _content_types(item: dict[str, Any]) -> list[str]:
     out = []
-    for part in item.get("content") or ():
+    for part in as_list(item.get("content")):
         if isinstance(part, dict) and isinstance(part.get("type"), str):
             out.append(part["type"])
     return out
@@ -330,8 +330,8 @@ class SessionState:
         self.active: dict[str, Response] = {}
         self.calls: dict[str, FunctionCall] = {}
         self.outputs: list[ClientRequest] = []
-        self.open_parts: set[tuple[Any, Any, Any]] = set()
-        self.done_parts: set[tuple[Any, Any, Any]] = set()
+        self.open_parts: set[tuple[str | int | None, ...]] = set()
+        self.done_parts: set[tuple[str | int | None, ...]] = set()
         self.saw_parts = False
         # input audio
         self.buffer_bytes = 0
@@ -557,7 +557,7 @@ class SessionState:
                 info.request, info.link = req, "timing"
 
     def _on_rate_limits(self, m: Msg) -> None:
-        for lim in m.event.get("rate_limits") or ():
+        for lim in as_list(m.event.get("rate_limits")):
             if isinstance(lim, dict) and isinstance(lim.get("name"), str):
                 self.rate_limits[lim["name"]] = lim
 
@@ -627,7 +627,7 @@ class SessionState:
         echoed = normalize_session(body).get("modalities")
         if echoed is not None and resp.echoed_modalities is None:
             resp.echoed_modalities = echoed
-        for item in body.get("output") or ():
+        for item in as_list(body.get("output")):
             if isinstance(item, dict):
                 resp.content_types.update(_content_types(item))
                 self._function_call_item(m, item, resp.id)
@@ -654,7 +654,10 @@ class SessionState:
             return
         if resp.done_seq is not None:
             self._violate(m, "after-done", f"{m.type} after response.done of {resp.id}", resp.id)
-        key = (ev.get("item_id"), ev.get("output_index"), ev.get("content_index"))
+        key = tuple(
+            v if v is None or isinstance(v, str | int) else repr(v)
+            for v in (ev.get("item_id"), ev.get("output_index"), ev.get("content_index"))
+        )
         if m.type == "response.content_part.added":
             self.saw_parts = True
             self.open_parts.add(key)
