@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from rtscope.analyzers.schema import validate_client_event
+from rtscope.analyzers.schema import validate_client_event, validate_with_sdk
+from rtscope.capture.sources import open_source
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 
 def paths(problems):
@@ -29,7 +35,8 @@ def test_ga_session_update_without_type_and_with_beta_fields():
     problems = validate_client_event(
         {"type": "session.update", "session": {"modalities": ["text"]}}, "ga"
     )
-    assert paths(problems) == ["$.session.type"]
+    assert paths(problems) == ["$.session.type", "$.session.modalities"]  # hard ones first
+    assert [p.unknown_field for p in problems] == [False, True]
     with_type = validate_client_event(
         {"type": "session.update", "session": {"type": "realtime", "voice": "ash"}}, "ga"
     )
@@ -87,3 +94,119 @@ def test_dropped_audio_digest_counts_as_audio():
         },
     }
     assert validate_client_event(event, "ga") == []
+
+
+def test_pcm_rate_other_than_24k_names_the_allowed_rate():
+    event = {
+        "type": "session.update",
+        "session": {
+            "type": "realtime",
+            "audio": {"input": {"format": {"type": "audio/pcm", "rate": 16000}}},
+        },
+    }
+    (p,) = validate_client_event(event, "ga")
+    assert p.path == "$.session.audio.input.format.rate" and p.allowed == ("24000",)
+
+
+# Events of protocol notes §5.3 plus every client event of the fixtures and seeds.
+HAND_MADE = [
+    {"type": "input_audio_buffer.flush"},
+    {
+        "type": "conversation.item.create",
+        "item": {"type": "message", "role": "system", "content": [{"type": "text", "text": "x"}]},
+    },
+    {
+        "type": "session.update",
+        "session": {
+            "type": "realtime",
+            "modalities": ["text"],
+            "voice": "x",
+            "turn_detection": None,
+        },
+    },
+    {
+        "type": "session.update",
+        "session": {"type": "realtime", "output_modalities": ["text", "audio"]},
+    },
+    {
+        "type": "session.update",
+        "session": {"type": "realtime", "audio": {"input": {"format": "pcm16"}}},
+    },
+    {"type": "input_audio_buffer.append"},
+    {
+        "type": "conversation.item.create",
+        "item": {
+            "type": "function_call_output",
+            "call_id": "c",
+            "role": "tool",
+            "content": [{"type": "text", "text": "x"}],
+        },
+    },
+    {
+        "type": "conversation.item.create",
+        "item": {"type": "function_call_output", "call_id": "c", "output": "x", "role": "tool"},
+    },
+    {"type": "response.create", "response": {"modalities": ["audio"]}},
+    {"type": "response.create", "response": {"tools": ["get_weather"]}},
+    {
+        "type": "response.create",
+        "response": {
+            "output_modalities": ["audio"],
+            "metadata": {"a": "b"},
+            "conversation": "none",
+        },
+    },
+    {
+        "type": "session.update",
+        "session": {
+            "type": "transcription",
+            "audio": {"input": {"transcription": {"model": "whisper-1"}}},
+        },
+    },
+]
+
+
+def _client_events() -> list[dict]:
+    events = []
+    for path in sorted(FIXTURES.glob("*/*.jsonl")):
+        for r in open_source(path):
+            if r.get("kind") == "msg" and r.get("from") == "client" and "event" in r:
+                events.append(r["event"])
+    return events + HAND_MADE
+
+
+@pytest.mark.parametrize("dialect", ["ga", "beta"])
+def test_shipped_schema_agrees_with_the_sdk_models(dialect):
+    from rtscope.analyzers.jsonschema import validate
+    from rtscope.analyzers.schema import _strip_digests
+
+    for event in _client_events():
+        sdk = validate_with_sdk(event, dialect)
+        fast = validate(_strip_digests(event), dialect)
+        hard_sdk = sorted(p.path for p in sdk if not p.unknown_field)
+        hard_fast = sorted(p.path for p in fast if not p.unknown_field)
+        assert hard_fast == hard_sdk, json.dumps(event)
+        if not sdk:  # the SDK lists unknown fields only for events it accepts
+            assert [p.path for p in fast if p.unknown_field] == [], json.dumps(event)
+        elif not hard_sdk:
+            assert sorted(p.path for p in fast) == sorted(p.path for p in sdk), json.dumps(event)
+
+
+def test_numeric_strings_are_refused_unlike_pydantic_lax_mode():
+    event = {
+        "type": "conversation.item.truncate",
+        "item_id": "a",
+        "content_index": 0,
+        "audio_end_ms": "100",
+    }
+    assert validate_with_sdk(event, "ga") == []
+    assert [p.path for p in validate_client_event(event, "ga")] == ["$.audio_end_ms"]
+
+
+def test_shipped_schema_matches_the_installed_sdk():
+    from rtscope.analyzers.jsonschema import load_schemas
+    from rtscope.analyzers.schema import generate_schemas
+
+    assert load_schemas() == generate_schemas(), (
+        "client_events.schema.json is stale: run python -m rtscope.analyzers.schema"
+    )
