@@ -44,7 +44,7 @@ def test_every_rule_has_a_near_miss_capture_where_it_stays_quiet():
 
 
 def test_text_only_race_names_the_update_and_the_gap(capture):
-    (f,) = analyze(capture("beta-modality-race"))
+    (f,) = analyze(capture("beta-modality-race"), select=["text-only-response"])
     assert f.details["cause"] == "modality-switch-race"
     assert f.details["gap_ms"] is not None and 0 <= f.details["gap_ms"] < 1500
 
@@ -77,7 +77,7 @@ def test_invalid_ga_item_names_allowed_values(capture):
 
 
 def test_beta_retirement_close_is_named(capture):
-    (f,) = analyze(capture("beta-retired"))
+    (f,) = analyze(capture("beta-retired"), select=["abnormal-close"])
     assert f.details["code"] == 4000 and f.details["beta_retired"] is True
     assert "retired" in f.message and "OpenAI-Beta" in f.hint
 
