@@ -23,6 +23,7 @@ request or error it concerns), which is what rules look at.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ __all__ = [
     "SpeechSpan",
     "Violation",
     "b64_len",
+    "track",
 ]
 
 #: Server events that belong to one response and carry its ``response_id``.
@@ -806,6 +808,30 @@ class SessionState:
         item = self.items.get(str(m.event.get("item_id")))
         if item is not None:
             item.transcription_done = True
+
+
+def track(records: Iterable[dict[str, Any]]) -> dict[str, SessionState]:
+    """The final :class:`SessionState` of every connection in ``records`` (no rules run).
+
+    For readers of the model (the HTML report): effective config over time
+    (``config_history``), responses (``response_order``), items, VAD ``spans``, errors, close.
+    """
+    states: dict[str, SessionState] = {}
+    for record in records:
+        kind = record.get("kind")
+        if kind not in ("msg", "open", "close"):
+            continue
+        conn = str(record.get("conn", "0"))
+        s = states.get(conn)
+        if s is None:
+            s = states[conn] = SessionState(conn)
+        if kind == "msg":
+            s.apply(record)
+        elif kind == "open":
+            s.apply_open(record)
+        else:
+            s.apply_close(record)
+    return states
 
 
 def _call_id_of(req: ClientRequest) -> str | None:
