@@ -87,3 +87,25 @@ def test_missing_ack_needs_timestamps(capture):
     assert {f.rule for f in analyze(records)} == {"missing-ack"}
     untimed = [{**r, "t": None} for r in records]
     assert "missing-ack" not in {f.rule for f in analyze(untimed)}
+
+
+def test_vad_too_eager_measures_the_pause(capture):
+    (f,) = analyze(capture("beta-vad-eager"), select=["vad-too-eager"])
+    assert 400 <= f.details["pause_ms"] < 1000  # the client paused 0.5 s
+    assert f.details["silence_duration_ms"] == 200
+
+
+def test_echo_needs_two_cancelled_answers(capture):
+    records = capture("ga-echo")
+    (f,) = analyze(records, select=["echo-self-interruption"])
+    assert len(f.details["delays_ms"]) == 2
+    assert all(300 <= d <= 1000 for d in f.details["delays_ms"])  # the client waited 0.4 s
+    # only the first of the two cancelled answers: not yet a pattern
+    second = max(r["seq"] for r in records if r.get("event", {}).get("type") == "response.created")
+    assert (
+        analyze(
+            [r for r in records if r.get("seq", -1) < second or r["kind"] != "msg"],
+            select=["echo-self-interruption"],
+        )
+        == []
+    )
