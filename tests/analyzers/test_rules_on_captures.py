@@ -145,3 +145,36 @@ def test_echo_needs_two_cancelled_answers(capture):
         )
         == []
     )
+
+
+def test_missing_transcription_needs_five_seconds_of_waiting(capture):
+    records = capture("beta-transcription-missing")
+    (f,) = analyze(records, select=["transcription-failed"])
+    assert "never arrived" in f.message
+    done = max(
+        i for i, r in enumerate(records) if r.get("event", {}).get("type") == "response.done"
+    )
+    early_end = records[: done + 1] + [{**records[-1], "t": records[done]["t"]}]  # closed at once
+    assert analyze(early_end, select=["transcription-failed"]) == []
+
+
+def test_commit_after_a_vad_commit_counts_only_audio_after_speech_stopped():
+    def msg(seq, frm, ev, t):
+        return {"kind": "msg", "conn": "c", "seq": seq, "t": t, "from": frm, "event": ev}
+
+    chunk = {"type": "input_audio_buffer.append", "audio": "A" * 6400}  # 100 ms of pcm16
+    records = [
+        {"kind": "open", "conn": "c", "t": 0.0, "url": "ws://x", "request_headers": {}},
+        msg(0, "server", {"type": "session.created", "session": {"type": "realtime"}}, 0.0),
+        msg(1, "client", chunk, 0.1),
+        msg(2, "server", {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 100}, 0.2),
+        msg(3, "client", chunk, 0.3),
+        msg(4, "client", chunk, 0.4),
+        msg(5, "server", {"type": "input_audio_buffer.committed", "item_id": "u"}, 0.5),
+        msg(6, "client", {"type": "input_audio_buffer.commit"}, 0.6),
+    ]
+    # 200 ms appended after speech_stopped stay buffered: the manual commit is long enough
+    assert analyze(records, select=["commit-too-short"]) == []
+    without_tail = [r for r in records if r.get("seq") not in (3, 4)]
+    (f,) = analyze(without_tail, select=["commit-too-short"])
+    assert f.details["buffered_ms"] == 0

@@ -344,6 +344,8 @@ class SessionState:
         self.run_bytes = 0
         self.last_append_t: float | None = None
         self.last_append_seq: int | None = None
+        #: bytes appended since the last speech_stopped: what a VAD commit leaves buffered
+        self.since_stop_bytes = 0
         # VAD
         self.speech: SpeechSpan | None = None
         self.spans: list[SpeechSpan] = []
@@ -422,6 +424,7 @@ class SessionState:
         if m.type == "input_audio_buffer.append":
             n = b64_len(ev.get("audio"))
             self.buffer_bytes += n
+            self.since_stop_bytes += n
             self.appended_bytes += n
             self.appends += 1
             self.last_append_seq = m.seq
@@ -769,8 +772,9 @@ class SessionState:
                 self.committed_user_items.append(known)
 
     def _on_committed(self, m: Msg) -> None:
-        self._ack(m)
-        self.buffer_bytes = 0
+        by_client = self._ack(m) is not None
+        # A VAD commit takes the audio up to speech_stopped; what came after stays buffered.
+        self.buffer_bytes = 0 if by_client else min(self.buffer_bytes, self.since_stop_bytes)
         if self.speech is not None and self.speech.stop_seq is None:
             self.speech.stop_seq, self.speech.stop_t = m.seq, m.t
             self.speech = None
@@ -791,6 +795,7 @@ class SessionState:
         self.spans.append(span)
 
     def _on_speech_stopped(self, m: Msg) -> None:
+        self.since_stop_bytes = 0
         span = self.speech
         if span is not None:
             span.stop_seq, span.stop_t = m.seq, m.t

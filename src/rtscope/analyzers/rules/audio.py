@@ -15,6 +15,8 @@ MIN_COMMIT_MS = 100
 AHEAD_MS = 300
 TRUNCATE_WAIT_S = 3.0
 SPEECH_TIMEOUT_S = 15.0
+#: a transcription not there this long after its item, by the end of the connection, is missing
+TRANSCRIPTION_WAIT_S = 5.0
 RATE_WINDOW_S = 5.0
 RATE_TOLERANCE = 0.2
 #: byte rates of formats people actually send (B/s), for naming the likely one
@@ -340,7 +342,8 @@ class TranscriptionFailed(Rule):
     ``model_not_found`` when the project may not use the model). Apps often ignore it since it
     is outside the error stream. When transcription is enabled in the effective config and a
     committed user audio item gets neither ``.completed`` nor ``.failed`` by the end of a
-    recorded connection, it never arrived (excerpts are not judged).
+    recorded connection (and at least 5 s after the item), it never arrived (excerpts are not
+    judged).
 
     Fix: log ``.failed`` events; check the transcription model is allowed; remember there is no
     ``.done`` event (listen for ``.completed``).
@@ -371,7 +374,14 @@ class TranscriptionFailed(Rule):
     def on_finish(self, s: SessionState) -> None:
         if not s.recorded or not isinstance(s.config.get("transcription"), dict):
             return
-        missing = [i for i in s.committed_user_items if not i.transcription_done]
+        missing = [
+            i
+            for i in s.committed_user_items
+            if not i.transcription_done
+            and i.t is not None
+            and s.last_t is not None
+            and s.last_t - i.t >= TRANSCRIPTION_WAIT_S
+        ]
         if not missing:
             return
         self.report(
