@@ -303,13 +303,18 @@ class AudioFormatMismatch(Rule):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._done = False
+        self._next_check = RATE_WINDOW_S
+        self._run: float | None = None
 
     def on_message(self, s: SessionState, m: Msg) -> None:
         if self._done or s.run_start_t is None or s.run_last_t is None:
             return
         span = s.run_last_t - s.run_start_t
-        if span < RATE_WINDOW_S:
+        if s.run_start_t != self._run:
+            self._run, self._next_check = s.run_start_t, RATE_WINDOW_S  # a new run of appends
+        if span < self._next_check:
             return
+        self._next_check = span + 1.0  # judge the rate at most once per second of streaming
         bpm = bytes_per_ms(s.config.get("input_format", "pcm16"))
         if bpm is None:
             return
