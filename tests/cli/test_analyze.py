@@ -172,3 +172,12 @@ def test_truncated_last_line_is_reported_with_its_line(capsys, tmp_path):
     code, out, err = run(capsys, str(cut))
     assert "last line is truncated" in err and re.search(r"cut\.jsonl:\d+:", err)
     assert "response-never-done" in out
+
+
+def test_text_from_the_capture_is_printed_literally(capsys, tmp_path):
+    # rich would turn ":smile:" into an emoji and "[bold]" into markup
+    cap = tmp_path / "odd.jsonl"
+    ev = {"type": "error", "error": {"code": ":smile: [bold]x[/bold]", "message": "m"}}
+    cap.write_text(json.dumps(ev) + "\n")
+    code, out, _ = run(capsys, str(cap))
+    assert ":smile: [bold]x[/bold]" in out

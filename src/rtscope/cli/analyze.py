@@ -173,7 +173,7 @@ def command(
     else:
         from rich.console import Console
 
-        Console(width=80, highlight=False, soft_wrap=False).print(text_report(results))
+        Console(width=80, highlight=False, emoji=False, soft_wrap=False).print(text_report(results))
     if errors:
         return 2
     if fail_on == "never":
