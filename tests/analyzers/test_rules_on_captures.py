@@ -67,6 +67,7 @@ NEAR_MISS = {
     "cancel-without-response": "ga-cancel-active",  # cancel while the response runs
     "vad-too-eager": "ga-echo",  # cancelled after the answer's audio began
     "echo-self-interruption": "beta-vad-eager",  # cancelled before any audio
+    "session-expiring": "ga-audio-turn",  # expires in an hour
 }
 
 

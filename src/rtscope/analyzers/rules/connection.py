@@ -227,3 +227,50 @@ class RateLimitLow(Rule):
                 remaining=left,
                 reset_seconds=lim.get("reset_seconds"),
             )
+
+
+#: warn this long before ``session.expires_at``
+EXPIRY_WARNING_S = 120
+
+
+class SessionExpiring(Rule):
+    """The session came within 2 minutes of its maximum duration (``expires_at``).
+
+    ``session.created.session.expires_at`` says when the server will end the session (15, 30,
+    then 60 minutes after it started). Messages still flowing 2 minutes before that mean the
+    conversation is about to be cut with ``session_expired``. Needs timestamps (the capture
+    clock is compared with the server's ``expires_at``).
+
+    Fix: plan a reconnect before ``expires_at`` and carry the conversation over (a summary in
+    ``instructions``, or re-sent items).
+
+    Example: ``expires_at`` 1746627680 and client audio at 1746627600.
+    """
+
+    name = "session-expiring"
+    severity = Severity.WARNING
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._done = False
+
+    def on_time(self, s: SessionState, t: float) -> None:
+        expires = s.raw_session.get("expires_at")
+        if self._done or not isinstance(expires, int | float) or isinstance(expires, bool):
+            return
+        if expires <= 0 or t < expires - EXPIRY_WARNING_S:
+            return
+        if any(e.code == "session_expired" for e in s.errors):
+            self._done = True
+            return  # session-expired says it
+        self._done = True
+        self.report(
+            s,
+            None,
+            t,
+            f"the session is {max(0, round(expires - t))} s from its maximum duration "
+            "(session.expires_at) and still in use",
+            "reconnect before session.expires_at and carry the conversation over",
+            expires_at=expires,
+            seconds_left=round(expires - t, 1),
+        )
