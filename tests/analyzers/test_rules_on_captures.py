@@ -68,6 +68,8 @@ NEAR_MISS = {
     "vad-too-eager": "ga-echo",  # cancelled after the answer's audio began
     "echo-self-interruption": "beta-vad-eager",  # cancelled before any audio
     "session-expiring": "ga-audio-turn",  # expires in an hour
+    "runaway-audio": "ga-barge-in-no-truncate",  # 3 s of audio for its transcript
+    "transcript-hallucination": "beta-transcription-ok",  # "Hello."
 }
 
 

@@ -75,6 +75,9 @@ _PART_EVENTS = frozenset(
         "response.output_audio_transcript.done",
     }
 )
+_TRANSCRIPT_DELTA = frozenset(
+    {"response.audio_transcript.delta", "response.output_audio_transcript.delta"}
+)
 _ITEM_ADDED = frozenset({"conversation.item.created", "conversation.item.added"})
 _TRANSCRIPTION_DONE = frozenset(
     {
@@ -217,6 +220,8 @@ class Response:
     audio_ms: float | None = None
     first_audio_t: float | None = None
     text_events: int = 0
+    #: characters of the assistant's audio transcript (deltas), for audio/transcript ratios
+    transcript_chars: int = 0
     events: int = 0
     last_seq: int | None = None
     last_t: float | None = None
@@ -683,6 +688,8 @@ class SessionState:
                 self._audio_delta(m, resp)
             elif m.type in _AUDIO_DONE:
                 resp.content_types.add("audio")
+            elif m.type in _TRANSCRIPT_DELTA and isinstance(ev.get("delta"), str):
+                resp.transcript_chars += len(ev["delta"])
         elif m.type in ("response.output_item.added", "response.output_item.done"):
             item = ev.get("item")
             if isinstance(item, dict):

@@ -1,5 +1,6 @@
 """Further catalog entries that frames can show: beta API use (F-01), VAD silence (F-15),
-VAD too eager (F-16), echo (F-17), cancel races (F-24)."""
+VAD too eager (F-16), echo (F-17), runaway audio (F-22), cancel races (F-24), transcript
+hallucinations (F-34)."""
 
 from __future__ import annotations
 
@@ -262,4 +263,104 @@ class EchoSelfInterruption(Rule):
             "raise the VAD threshold",
             responses=[rid for rid, _ in self._hits],
             delays_ms=[d for _, d in self._hits],
+        )
+
+
+#: a generous speaking rate: more audio than this many ms per transcript character is suspect
+MS_PER_CHAR = 200
+RUNAWAY_MIN_MS = 30_000
+
+
+class RunawayAudio(Rule):
+    """One response produced far more audio than its transcript can account for.
+
+    Speech runs at about 15 characters a second; a response with over 30 s of audio and more
+    than 200 ms of audio per transcript character (3× a slow speaker) is producing silence,
+    buzzing or repetitions: a known glitch near function calls, where the model keeps
+    streaming audio deltas and never calls the function.
+
+    Fix: cancel such responses (``response.cancel``) when the audio outgrows the transcript,
+    and report the response id to the provider.
+
+    Example: 45 s of ``response.output_audio.delta`` with the transcript "Calling the function
+    now."
+    """
+
+    name = "runaway-audio"
+    severity = Severity.WARNING
+    types = frozenset({"response.audio.delta", "response.output_audio.delta", "response.done"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen: set[str] = set()
+
+    def on_message(self, s: SessionState, m: Msg) -> None:
+        r = m.response
+        if r is None or r.id in self._seen or r.audio_ms is None or r.audio_ms < RUNAWAY_MIN_MS:
+            return
+        if r.audio_ms <= MS_PER_CHAR * max(r.transcript_chars, 1) and r.transcript_chars:
+            return
+        self._seen.add(r.id)
+        self.report(
+            s,
+            m.seq,
+            m.t,
+            f"response {r.id} produced {r.audio_ms / 1000:.0f} s of audio for "
+            f"{r.transcript_chars} transcript characters",
+            "cancel a response whose audio outgrows its transcript; report the response id",
+            response_id=r.id,
+            audio_ms=round(r.audio_ms),
+            transcript_chars=r.transcript_chars,
+        )
+
+
+#: what Whisper-family models hear in silence (F-34)
+HALLUCINATIONS = frozenset(
+    {
+        "thank you.",
+        "thank you",
+        "thanks for watching!",
+        "thanks for watching.",
+        "thank you for watching.",
+        "thank you for watching!",
+        "you",
+        "bye.",
+        "subtitles by the amara.org community",
+        "please subscribe.",
+    }
+)
+
+
+class TranscriptHallucination(Rule):
+    """A user transcript is a phrase speech-to-text models invent on silence.
+
+    "Thank you.", "Thanks for watching!" and similar come from Whisper-family models run on
+    near-silent audio (VAD tails, idle-timeout commits), not from the user. The app then
+    answers something nobody said.
+
+    Fix: raise the VAD threshold or ``silence_duration_ms``, use noise reduction, and drop
+    transcripts of very short or silent segments.
+
+    Example: ``conversation.item.input_audio_transcription.completed`` with ``transcript``
+    "Thanks for watching!".
+    """
+
+    name = "transcript-hallucination"
+    severity = Severity.INFO
+    types = frozenset({"conversation.item.input_audio_transcription.completed"})
+
+    def on_message(self, s: SessionState, m: Msg) -> None:
+        text = m.event.get("transcript")
+        if not isinstance(text, str) or text.strip().lower() not in HALLUCINATIONS:
+            return
+        self.report(
+            s,
+            m.seq,
+            m.t,
+            f"the user transcript {text.strip()!r} is a phrase transcription models invent on "
+            "silence",
+            "raise the VAD threshold, use noise reduction, and drop transcripts of near-silent "
+            "segments",
+            item_id=m.event.get("item_id"),
+            transcript=text,
         )
