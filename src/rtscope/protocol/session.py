@@ -418,7 +418,7 @@ class SessionState:
                 self._client(m)
             else:
                 self._server(m)
-        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # pragma: no cover
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
             # Odd shapes are recorded, never raised: the model must survive any input.
             self.violations.append(Violation(seq, t, "unreadable", f"{etype}: {exc}"))
         return m
@@ -461,10 +461,14 @@ class SessionState:
                 call = self.calls.get(str(item.get("call_id")))
                 if call is not None and call.output is None:
                     call.output = req
-        if m.type in ("response.create", "response.created"):
-            for call in self.calls.values():
-                if call.output is not None and call.followed_seq is None:
-                    call.followed_seq = m.seq
+        if m.type == "response.create":
+            self._follow_calls(m.seq)
+
+    def _follow_calls(self, seq: int) -> None:
+        """A response.create (or a response.created) answers the tool outputs sent before."""
+        for call in self.calls.values():
+            if call.output is not None and call.followed_seq is None:
+                call.followed_seq = seq
 
     # -- server events -------------------------------------------------------------------
     def _ack(self, m: Msg, match: Any = None) -> ClientRequest | None:
@@ -620,6 +624,7 @@ class SessionState:
                 if "output_format" in norm:
                     resp.output_format = norm["output_format"]
         self.active[resp.id] = resp
+        self._follow_calls(m.seq)
 
     def _on_response_done(self, m: Msg) -> None:
         body = m.event.get("response")
