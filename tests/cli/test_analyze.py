@@ -119,6 +119,10 @@ def test_bad_input_is_one_line_and_the_rest_is_still_analyzed(capsys, tmp_path):
     assert re.match(rf"rtscope: {re.escape(str(bad))}:2: not valid JSON", line)
     assert "Traceback" not in err
     assert "response-never-done" in out
+    code, out, _ = run(capsys, str(bad), str(good), "--format", "json")
+    doc = json.loads(out)
+    assert code == 2 and doc["summary"]["unreadable"] == 1
+    assert doc["inputs"][0]["error"].startswith(f"{bad}:2: not valid JSON")
 
 
 def test_missing_file(capsys, tmp_path):

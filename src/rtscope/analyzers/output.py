@@ -30,6 +30,8 @@ class InputResult:
     messages: int = 0
     problems: list[str] = field(default_factory=list)
     first_t: dict[str, float] = field(default_factory=dict)
+    #: why the input could not be read (one line), if it could not
+    error: str | None = None
 
 
 def _counts(results: list[InputResult]) -> dict[str, int]:
@@ -47,6 +49,7 @@ def summary(results: list[InputResult]) -> dict[str, Any]:
         "messages": sum(r.messages for r in results),
         "findings": _counts(results),
         "problems": sum(len(r.problems) for r in results),
+        "unreadable": sum(1 for r in results if r.error),
     }
 
 
@@ -64,6 +67,7 @@ def json_document(results: list[InputResult]) -> dict[str, Any]:
                 "connections": r.connections,
                 "messages": r.messages,
                 "problems": r.problems,
+                **({"error": r.error} if r.error else {}),
             }
             for r in results
         ],

@@ -101,6 +101,7 @@ def run(
             if debug:
                 raise
             errors.append(str(exc))
+            results.append(InputResult(name, error=str(exc)))
             continue
         result.connections = len(counter.conns)
         result.messages = counter.messages
