@@ -8,7 +8,7 @@ import pytest
 
 from rtscope.capture.sources import open_source
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 SEEDS = FIXTURES / "seeds"
 CAPTURES = FIXTURES / "captures"
 
