@@ -185,3 +185,18 @@ def test_text_from_the_capture_is_printed_literally(capsys, tmp_path):
     cap.write_text(json.dumps(ev) + "\n")
     code, out, _ = run(capsys, str(cap))
     assert ":smile: [bold]x[/bold]" in out
+
+
+def test_colors_only_when_the_output_is_a_terminal(capsys, monkeypatch):
+    monkeypatch.setenv("FORCE_COLOR", "1")  # what rich does for a terminal
+    code, out, _ = run(capsys, str(CAPTURES / "ga-collision.jsonl"))
+    assert "\x1b[" in out
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    from rtscope.errors import CaptureError
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n{}\n")
+    with pytest.raises(CaptureError):
+        main(["--debug", "analyze", str(bad)])
