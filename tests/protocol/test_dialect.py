@@ -19,15 +19,30 @@ from rtscope.protocol.dialect import dialect_of, handshake_dialect
         ({"type": "response.create", "response": {"modalities": ["text"]}}, "beta"),
         (
             {
-                "type": "conversation.item.create",
+                "type": "conversation.item.created",
                 "item": {"role": "assistant", "content": [{"type": "output_text"}]},
             },
             "ga",
         ),
         (
             {
+                "type": "conversation.item.created",
+                "item": {"role": "assistant", "content": [{"type": "text"}]},
+            },
+            "beta",
+        ),
+        (
+            # a client's wrong content type is an invalid item, not a dialect signal
+            {
                 "type": "conversation.item.create",
                 "item": {"role": "assistant", "content": [{"type": "text"}]},
+            },
+            None,
+        ),
+        (
+            {
+                "type": "response.done",
+                "response": {"output": [{"role": "assistant", "content": [{"type": "audio"}]}]},
             },
             "beta",
         ),

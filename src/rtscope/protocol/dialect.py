@@ -95,8 +95,10 @@ def dialect_of(event: dict[str, Any]) -> Dialect | None:
                 if found:
                     return found
         return None
-    if etype in ("conversation.item.create", "conversation.item.created"):
+    if etype == "conversation.item.created":
         return _content_dialect(event.get("item"))
+    # A client's item content type is no dialect signal: assistant "text" in GA is the
+    # chat-completions habit (an invalid item, rule invalid-client-event), not a beta client.
     return None
 
 

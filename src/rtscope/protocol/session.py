@@ -137,6 +137,8 @@ class ClientRequest:
     ack_seq: int | None = None
     ack_t: float | None = None
     error: ErrorInfo | None = None
+    #: rules that already reported this event (a later error about it is then explained)
+    flagged_by: set[str] = field(default_factory=set)
 
     @property
     def resolved(self) -> bool:

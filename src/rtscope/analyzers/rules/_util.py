@@ -38,6 +38,8 @@ def explaining_rule(s: SessionState, err: ErrorInfo) -> str | None:
     req = err.request
     if req is None:
         return None
+    if "invalid-client-event" in req.flagged_by:
+        return "invalid-client-event"  # it named the field before the server refused it
     if req.type in ("session.update", "transcription_session.update"):
         return "session-update-rejected"
     if req.type == "conversation.item.truncate":

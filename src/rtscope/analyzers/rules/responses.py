@@ -377,7 +377,8 @@ class ServerError(Rule):
     ``param`` (a ``session.`` param points at the last ``session.update``), else by timing (the
     last unacknowledged client event); ``details.link`` says which. Errors a more specific rule
     reports (a rejected ``session.update``, an active-response collision, an empty commit, a
-    rejected tool output, a truncate out of range, an expired session) are left to that rule.
+    rejected tool output, a truncate out of range, an expired session, a client event that
+    ``invalid-client-event`` already flagged) are left to that rule.
 
     Fix: log every ``error`` event with its ``code``, ``param`` and ``event_id``; send an
     ``event_id`` with client events so errors can be matched.

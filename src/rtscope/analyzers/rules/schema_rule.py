@@ -62,6 +62,8 @@ class InvalidClientEvent(Rule):
             return
         hard = [p for p in problems if not p.unknown_field]
         first = (hard or problems)[0]
+        if hard and m.request is not None:
+            m.request.flagged_by.add(self.name)
         self.report(
             s,
             m.seq,
