@@ -25,5 +25,5 @@ def capture():
 
 @pytest.fixture
 def seed():
-    """``seed("000")``: the records of a seed converted to bare-event JSONL."""
-    return lambda prefix: load(next(SEEDS.glob(f"{prefix}_*.jsonl")))
+    """``seed("000")``: the records of a seed, read as the pasted log it is (the product importer)."""
+    return lambda prefix: load(next(SEEDS.glob(f"{prefix}_*.txt")))

@@ -14,7 +14,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 REAL = [
     list(open_source(p))
     for p in sorted((FIXTURES / "captures").glob("*.jsonl"))
-    + sorted((FIXTURES / "seeds").glob("*.jsonl"))
+    + sorted((FIXTURES / "seeds").glob("*.txt"))
 ]
 MSGS = [r for records in REAL for r in records if r.get("kind") == "msg"]
 TYPES = sorted({r["event"]["type"] for r in MSGS if "event" in r})

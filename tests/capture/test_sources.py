@@ -27,8 +27,8 @@ CAPTURE = (
         ("har/chrome.har", "har"),
         ("har/mitmproxy.har", "har"),
         ("har/session.mitm", "flows"),
-        ("logs/000_modality-switch-text-only.txt", "pasted"),
-        ("logs/002_item-before-session-created-yaml-log.txt", "pasted"),
+        ("seeds/000_modality-switch-text-only.txt", "pasted"),
+        ("seeds/002_item-before-session-created-yaml-log.txt", "pasted"),
         ("logs/jsonl-with-noise.md", "pasted"),
     ],
 )
@@ -61,7 +61,7 @@ def test_files_open_with_the_right_reader_whatever_their_name(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("path", "count"),
     [
-        ("logs/001_no-response-after-response-create.txt", 8),
+        ("seeds/001_no-response-after-response-create.txt", 8),
         ("har/chrome.har", 8),
         ("har/session.mitm", 13),
     ],
@@ -84,7 +84,7 @@ def test_stdin_capture_longer_than_the_sniffed_head_is_read_whole() -> None:
 def test_gzipped_pasted_log_and_har(tmp_path: Path) -> None:
     log = tmp_path / "post.txt.gz"
     log.write_bytes(
-        gzip.compress((FIXTURES / "logs" / "004_text-history-drops-audio.txt").read_bytes())
+        gzip.compress((FIXTURES / "seeds" / "004_text-history-drops-audio.txt").read_bytes())
     )
     assert len(list(open_source(log))) == 6
     har = tmp_path / "x.har.gz"
@@ -108,7 +108,7 @@ def test_imported_sources_say_what_they_came_from() -> None:
 
 def test_utf16_text_from_powershell_is_read(tmp_path: Path) -> None:
     path = tmp_path / "log.txt"
-    text = (FIXTURES / "logs" / "001_no-response-after-response-create.txt").read_text()
+    text = (FIXTURES / "seeds" / "001_no-response-after-response-create.txt").read_text()
     path.write_bytes(text.encode("utf-16"))
     source = open_source(path)
     assert len(list(source)) == 8

@@ -16,7 +16,7 @@ from rtscope.cli import main
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SEEDS = FIXTURES / "seeds"
 # the seeds as bare-event JSONL (the raw .txt logs need the pasted-log importer)
-SEED_FILES = [str(p) for p in sorted(SEEDS.glob("*.jsonl"))]
+SEED_FILES = [str(p) for p in sorted(SEEDS.glob("*.txt"))]
 CAPTURES = FIXTURES / "captures"
 
 
@@ -34,13 +34,13 @@ def test_text_output_fits_80_columns_and_ends_with_a_summary(capsys):
     assert max(len(line) for line in lines) <= 80
     assert "\x1b[" not in out  # colors only on a terminal
     assert lines[-1] == (
-        "5 file(s), 5 connection(s), 63 message(s): 4 error(s), 1 warning(s), 0 info"
+        "5 file(s), 5 connection(s), 64 message(s): 4 error(s), 1 warning(s), 0 info"
     )
     assert "text-only-response" in out and "fix: " in out and "evidence: " in out
 
 
 def test_most_severe_first_within_a_connection(capsys):
-    code, out, _ = run(capsys, str(next(SEEDS.glob("002_*.jsonl"))))
+    code, out, _ = run(capsys, str(next(SEEDS.glob("002_*.txt"))))
     assert out.index("ERROR   text-only-response") < out.index("WARNING sent-before-session")
 
 

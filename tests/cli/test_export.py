@@ -36,7 +36,7 @@ def test_export_har_and_wav_at_once(tmp_path: Path) -> None:
 
 def test_export_har_to_stdout() -> None:
     result = rtscope(
-        "export", str(FIXTURES / "logs" / "004_text-history-drops-audio.txt"), "--har", "-"
+        "export", str(FIXTURES / "seeds" / "004_text-history-drops-audio.txt"), "--har", "-"
     )
     assert result.returncode == 0
     doc = json.loads(result.stdout)
@@ -47,7 +47,7 @@ def test_export_har_to_stdout() -> None:
 def test_export_without_audio_says_so(tmp_path: Path) -> None:
     result = rtscope(
         "export",
-        str(FIXTURES / "logs" / "000_modality-switch-text-only.txt"),
+        str(FIXTURES / "seeds" / "000_modality-switch-text-only.txt"),
         "--wav",
         str(tmp_path / "w"),
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 from rtscope.capture import CaptureReader
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
-SEEDS = sorted((FIXTURES / "logs").glob("00*.txt"))
+SEEDS = sorted((FIXTURES / "seeds").glob("00*.txt"))
 
 
 def rtscope(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:

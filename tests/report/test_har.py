@@ -114,7 +114,7 @@ def test_entries_have_the_har_and_chrome_websocket_fields() -> None:
 
 
 def test_pasted_log_export_has_a_placeholder_url_and_keeps_order(tmp_path: Path) -> None:
-    source = open_source(FIXTURES / "logs" / "000_modality-switch-text-only.txt")
+    source = open_source(FIXTURES / "seeds" / "000_modality-switch-text-only.txt")
     out = io.BytesIO()
     summary = write_har(source, out)
     doc = json.loads(out.getvalue())
@@ -195,8 +195,8 @@ def har_validator() -> Path:
     [
         "har/session.mitm",
         "har/chrome.har",
-        "logs/002_item-before-session-created-yaml-log.txt",
-        "logs/000_modality-switch-text-only.txt",
+        "seeds/002_item-before-session-created-yaml-log.txt",
+        "seeds/000_modality-switch-text-only.txt",
     ],
 )
 def test_exports_pass_http_toolkits_har_validator(

@@ -157,7 +157,8 @@ def test_dropped_audio_is_reported_not_invented(tmp_path: Path) -> None:
 
 def test_capture_without_audio_says_so(tmp_path: Path) -> None:
     result = export_wav(
-        open_source(FIXTURES / "logs" / "001_no-response-after-response-create.txt"), tmp_path / "w"
+        open_source(FIXTURES / "seeds" / "001_no-response-after-response-create.txt"),
+        tmp_path / "w",
     )
     assert result.written == [] and result.notes[0].startswith("no audio in this capture")
     assert not (tmp_path / "w").exists()

@@ -23,10 +23,11 @@ from rtscope.capture.sources import open_source
 from rtscope.errors import CaptureError
 
 LOGS = Path(__file__).parents[2] / "fixtures" / "logs"
+SEEDS = Path(__file__).parents[2] / "fixtures" / "seeds"
 
 
 def read(name: str) -> tuple[list[dict], PastedSource]:
-    source = open_source(LOGS / name)
+    source = open_source((SEEDS if name[:3].isdigit() else LOGS) / name)
     assert isinstance(source, PastedSource)
     return list(source), source
 
@@ -306,7 +307,7 @@ def test_scanning_any_text_never_raises(text: str) -> None:
     scan_text(text)
 
 
-SEED_TEXT = "\n".join(p.read_text() for p in sorted(LOGS.glob("00*.txt")))
+SEED_TEXT = "\n".join(p.read_text() for p in sorted(SEEDS.glob("00*.txt")))
 
 
 @settings(max_examples=100, deadline=None)
