@@ -100,3 +100,16 @@ def test_durations_and_pcm16_passthrough() -> None:
     assert PCM16.seconds(48000) == 1.0 and ULAW.seconds(8000) == 1.0
     assert to_pcm16(b"\x01\x02\x03", PCM16) == b"\x01\x02"
     assert samples(to_pcm16(b"\xff\x7f", ULAW)) == [0, 0]
+
+
+def test_to_wav_decodes_g711_at_8khz_and_drops_a_torn_last_pcm16_sample() -> None:
+    import io
+    import wave
+
+    from rtscope.report.audio import to_wav
+
+    with wave.open(io.BytesIO(to_wav(bytes([0xFF, 0x7F, 0x00]), "g711_ulaw"))) as w:
+        assert (w.getframerate(), w.getnframes(), w.getsampwidth()) == (8000, 3, 2)
+    with wave.open(io.BytesIO(to_wav(b"\x01\x02\x03", {"type": "audio/pcm", "rate": 24000}))) as w:
+        assert (w.getframerate(), w.getnframes()) == (24000, 1)
+        assert w.readframes(1) == b"\x01\x02"

@@ -10,8 +10,8 @@ import pytest
 
 from rtscope.analyzers.findings import Finding, Severity
 from rtscope.capture.sources import open_source
+from rtscope.report.audio import to_wav
 from rtscope.report.model import Report, build_report
-from rtscope.report.pcm import to_wav
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -14,6 +14,8 @@ removed in 3.13). Encoders are here too, for tests and simulators. Pure function
 
 from __future__ import annotations
 
+import io
+import wave
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,6 +30,8 @@ __all__ = [
     "response_output_format",
     "session_formats",
     "to_pcm16",
+    "to_wav",
+    "wav_bytes",
     "ulaw_decode",
     "ulaw_encode",
 ]
@@ -213,6 +217,23 @@ def ulaw_encode(pcm: bytes) -> bytes:
 def alaw_encode(pcm: bytes) -> bytes:
     """16-bit little-endian PCM → G.711 A-law."""
     return bytes(_linear_to_alaw(s) for s in _samples(pcm))
+
+
+def wav_bytes(pcm16: bytes, rate: int) -> bytes:
+    """A RIFF/WAVE file (PCM, mono, 16-bit) holding ``pcm16`` (a torn last sample dropped)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm16[: len(pcm16) - len(pcm16) % 2])
+    return buffer.getvalue()
+
+
+def to_wav(data: bytes, fmt: AudioFormat | str | None) -> bytes:
+    """Captured audio in ``fmt`` (an AudioFormat, or a beta name such as ``g711_ulaw``) as WAV."""
+    parsed = fmt if isinstance(fmt, AudioFormat) else parse_format(fmt) or PCM16
+    return wav_bytes(to_pcm16(data, parsed), parsed.rate)
 
 
 def to_pcm16(data: bytes, fmt: AudioFormat) -> bytes:

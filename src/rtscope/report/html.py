@@ -21,9 +21,9 @@ from typing import Any
 
 from .._version import __version__
 from ..analyzers.findings import Finding
+from .audio import to_wav
 from .config import Change
 from .model import MAX_JSON_CHARS, Clip, ConnView, EventView, Report, Span, Turn
-from .pcm import to_wav
 from .summary import format_ms, trim_middle
 from .timeline import is_delta
 

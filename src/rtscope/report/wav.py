@@ -23,7 +23,6 @@ import base64
 import binascii
 import os
 import re
-import wave
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,14 @@ from typing import Any, Literal
 
 from ..capture.codec import Record
 from ..capture.writer import ensure_private_dir
-from .audio import PCM16, AudioFormat, response_output_format, session_formats, to_pcm16
+from .audio import (
+    PCM16,
+    AudioFormat,
+    response_output_format,
+    session_formats,
+    to_pcm16,
+    wav_bytes,
+)
 
 __all__ = ["AudioTrack", "WavExport", "WrittenWav", "collect_tracks", "export_wav", "write_wav"]
 
@@ -179,14 +185,12 @@ class WavExport:
 
 def write_wav(path: str | os.PathLike[str], pcm: bytes, rate: int) -> int:
     """Write mono 16-bit PCM as a WAV file (mode 0600); return the file size."""
+    data = wav_bytes(pcm, rate)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "wb") as handle, wave.open(handle, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm)
-    return os.path.getsize(path)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return len(data)
 
 
 def export_wav(records: Iterable[Record], out_dir: str | os.PathLike[str]) -> WavExport:
