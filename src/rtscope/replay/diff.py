@@ -28,6 +28,18 @@ class Divergence:
     a: tuple[Step, ...]
     b: tuple[Step, ...]
 
+    def summary(self) -> str:
+        """One line: where, and what (the first steps involved)."""
+        first = self.describe().splitlines()
+        if len(first) == 1:
+            return first[0]
+        steps_text = [s.describe() for s in (*self.a[:1], *self.b[:1])]
+        more = len(self.a) + len(self.b) - len(steps_text)
+        tail = f" (+{more} more)" if more > 0 else ""
+        side_a = f"A has {steps_text[0]}" if self.a else "A has nothing"
+        side_b = f"B has {self.b[0].describe()}" if self.b else "B has nothing"
+        return f"{first[0]}: {side_a}; {side_b}{tail}"
+
     def describe(self) -> str:
         where = f"{self.side} step {self.index_a + 1} (A) / {self.index_b + 1} (B)"
         if self.kind == "changed" and len(self.a) == len(self.b) == 1:
