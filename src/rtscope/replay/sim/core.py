@@ -803,6 +803,7 @@ class Simulator:
 
     def _schedule_message(self, t: float, response: _Response) -> float:
         rid = response.id
+        text = self._reply_text()  # before the assistant item joins the conversation
         item_id = self._id("item_")
         response.item_id = item_id
         audio = "audio" in response.modalities
@@ -829,7 +830,6 @@ class Simulator:
         part_type = "audio" if audio else "text"
         empty = {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}
         self._send(t, "response.content_part.added", rid, **ids, part=empty)
-        text = self._reply_text()
         response.text = text
         words = [w + " " for w in text.split(" ")]
         words[-1] = words[-1].rstrip()
