@@ -36,20 +36,27 @@ async def recording_relay(upstream: str, path: Path) -> AsyncIterator[str]:
 
     async def handler(client: ServerConnection) -> None:
         assert client.request is not None
-        headers = [(k, v) for k, v in client.request.headers.raw_items()
-                   if k.lower() in ("authorization", "openai-beta")]  # fmt: skip
-        async with connect(upstream + client.request.path, additional_headers=headers,
-                           max_size=2**24) as server:  # fmt: skip
-            writer.write(open_record("c1", time.time(), upstream + client.request.path, headers,
-                                     [], 101))  # fmt: skip
+        headers = [
+            (k, v)
+            for k, v in client.request.headers.raw_items()
+            if k.lower() in ("authorization", "openai-beta")
+        ]
+        async with connect(
+            upstream + client.request.path, additional_headers=headers, max_size=2**24
+        ) as server:
+            writer.write(
+                open_record("c1", time.time(), upstream + client.request.path, headers, [], 101)
+            )
 
             async def pump(src, dst, from_client: bool) -> None:  # type: ignore[no-untyped-def]
                 async for message in src:
                     record(from_client, message)
                     await dst.send(message)
 
-            tasks = [asyncio.create_task(pump(client, server, True)),
-                     asyncio.create_task(pump(server, client, False))]  # fmt: skip
+            tasks = [
+                asyncio.create_task(pump(client, server, True)),
+                asyncio.create_task(pump(server, client, False)),
+            ]
             done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
                 task.cancel()

@@ -62,19 +62,37 @@ def test_session_update_is_acked_with_the_full_effective_config():
         ({"instructions": "x"}, "missing_required_parameter", "session.type"),
         ({"type": "realtime", "modalities": ["text"]}, "unknown_parameter", "session.modalities"),
         ({"type": "realtime", "voice": "ash"}, "unknown_parameter", "session.voice"),
-        ({"type": "realtime", "output_modalities": ["text", "audio"]}, "invalid_value",
-         "session.output_modalities"),
-        ({"type": "realtime", "audio": {"input": {"format": "pcm16"}}}, "invalid_type",
-         "session.audio.input.format"),
-        ({"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcm", "rate": 16000}}}},
-         "invalid_value", "session.audio.input.format.rate"),
+        (
+            {"type": "realtime", "output_modalities": ["text", "audio"]},
+            "invalid_value",
+            "session.output_modalities",
+        ),
+        (
+            {"type": "realtime", "audio": {"input": {"format": "pcm16"}}},
+            "invalid_type",
+            "session.audio.input.format",
+        ),
+        (
+            {
+                "type": "realtime",
+                "audio": {"input": {"format": {"type": "audio/pcm", "rate": 16000}}},
+            },
+            "invalid_value",
+            "session.audio.input.format.rate",
+        ),
     ],
-)  # fmt: skip
+)
 def test_ga_refuses_invalid_updates_whole(session, code, param):
     d = Driver("ga")
     d.take()
-    d.send({"type": "session.update", "event_id": "evt_1", "session": {**session,
-            "instructions": "must not apply"}}, 0.1)  # fmt: skip
+    d.send(
+        {
+            "type": "session.update",
+            "event_id": "evt_1",
+            "session": {**session, "instructions": "must not apply"},
+        },
+        0.1,
+    )
     (error,) = d.of("error")
     assert (error["error"]["code"], error["error"]["param"]) == (code, param)
     assert error["error"]["event_id"] == "evt_1"
@@ -102,8 +120,13 @@ def test_voice_cannot_change_once_assistant_audio_exists():
     d = Driver("ga")
     d.send({"type": "response.create"}, 2.0)
     d.take()
-    d.send({"type": "session.update", "session": {"type": "realtime",
-            "audio": {"output": {"voice": "ash"}}}}, 0.1)  # fmt: skip
+    d.send(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"output": {"voice": "ash"}}},
+        },
+        0.1,
+    )
     assert error_codes(d.take()) == ["cannot_update_voice"]
 
 
@@ -146,10 +169,20 @@ def test_ga_refuses_content_types_that_do_not_fit_the_role(role, ctype, param):
 def test_function_call_output_needs_a_known_call_id():
     d = Driver("ga")
     d.take()
-    d.send({"type": "conversation.item.create", "item": {"type": "function_call_output",
-            "call_id": "call_nope", "output": "{}"}}, 0.1)  # fmt: skip
-    d.send({"type": "conversation.item.create", "item": {"type": "function_call_output",
-            "output": "{}"}}, 0.1)  # fmt: skip
+    d.send(
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "function_call_output", "call_id": "call_nope", "output": "{}"},
+        },
+        0.1,
+    )
+    d.send(
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "function_call_output", "output": "{}"},
+        },
+        0.1,
+    )
     assert error_codes(d.take()) == ["invalid_tool_call_id", "missing_required_parameter"]
 
 
@@ -179,11 +212,25 @@ def test_truncate_only_model_audio_and_clamps_past_the_generated_audio():
     )
     d.send({"type": "conversation.item.create", "item": {**user_text(), "id": "item_u"}}, 0.1)
     d.take()
-    d.send({"type": "conversation.item.truncate", "item_id": "item_u", "content_index": 0,
-            "audio_end_ms": 10}, 0.1)  # fmt: skip
+    d.send(
+        {
+            "type": "conversation.item.truncate",
+            "item_id": "item_u",
+            "content_index": 0,
+            "audio_end_ms": 10,
+        },
+        0.1,
+    )
     assert error_codes(d.take()) == ["unsupported_content_type"]
-    d.send({"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0,
-            "audio_end_ms": audio_ms + 500}, 0.1)  # fmt: skip
+    d.send(
+        {
+            "type": "conversation.item.truncate",
+            "item_id": item_id,
+            "content_index": 0,
+            "audio_end_ms": audio_ms + 500,
+        },
+        0.1,
+    )
     events = d.take()
     assert [e["type"] for e in events] == ["error", "conversation.item.truncated"]
     assert f"Audio content of {audio_ms}ms is already shorter than" in events[0]["error"]["message"]
@@ -195,8 +242,13 @@ def test_truncate_only_model_audio_and_clamps_past_the_generated_audio():
 
 def test_commit_of_less_than_100ms_is_an_error():
     d = Driver("ga")
-    d.send({"type": "session.update", "session": {"type": "realtime",
-            "audio": {"input": {"turn_detection": None}}}}, 0.1)  # fmt: skip
+    d.send(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}},
+        },
+        0.1,
+    )
     d.take()
     d.send({"type": "input_audio_buffer.append", "audio": "AAAA"}, 0.1)
     d.send({"type": "input_audio_buffer.commit"}, 0.1)
@@ -216,8 +268,13 @@ def test_append_gets_no_ack_and_bad_base64_is_invalid_value():
 
 def test_manual_commit_and_clear_are_acked_without_a_response():
     d = Driver("ga")
-    d.send({"type": "session.update", "session": {"type": "realtime",
-            "audio": {"input": {"turn_detection": None}}}}, 0.1)  # fmt: skip
+    d.send(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}},
+        },
+        0.1,
+    )
     d.take()
     d.send({"type": "input_audio_buffer.append", "audio": "AAAA" * 1600}, 0.1)  # 100 ms
     d.send({"type": "input_audio_buffer.commit"}, 0.1)
@@ -335,9 +392,12 @@ WEATHER_TOOL = {
     "type": "function",
     "name": "get_weather",
     "description": "Weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                   "required": ["city"]},
-}  # fmt: skip
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
 
 
 def test_tool_call_when_tools_are_configured_and_the_user_asks():
@@ -350,8 +410,13 @@ def test_tool_call_when_tools_are_configured_and_the_user_asks():
     assert json.loads(args_done["arguments"]) == {"city": "example"}
     call_id = args_done["call_id"]
     d.take()
-    d.send({"type": "conversation.item.create", "item": {"type": "function_call_output",
-            "call_id": call_id, "output": '{"temp": 21}'}}, 0.1)  # fmt: skip
+    d.send(
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "function_call_output", "call_id": call_id, "output": '{"temp": 21}'},
+        },
+        0.1,
+    )
     d.send({"type": "response.create", "response": {"output_modalities": ["text"]}}, 2.0)
     assert error_codes(d.out and [e for _, e in d.out]) == []
     text = d.of("response.output_text.done")[0]["text"]
