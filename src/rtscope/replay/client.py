@@ -122,7 +122,8 @@ async def replay_once(
     """Replay ``recording``'s client side against ``target`` once and record it to ``out_path``."""
     loop = asyncio.get_running_loop()
     url = target_url(target, recording)
-    header_list = headers or []
+    # None: the defaults (OPENAI_API_KEY, the recorded dialect header); see build_headers.
+    header_list = build_headers(recording, []) if headers is None else headers
     ids = IdMap()
     recorded_events = [m["event"] for m in recording.messages if isinstance(m.get("event"), dict)]
     for event in recorded_events:

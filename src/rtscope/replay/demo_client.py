@@ -87,7 +87,7 @@ async def run_demo_session(
         )
         await connection.session.update(session=with_audio)
         # No wait for session.updated here: that is the bug of seed 000.
-        audio = tone(speech_ms, "pcm16", freq=220.0) + bytes(48 * silence_ms)
+        audio = tone(speech_ms, "pcm16", freq=200.0) + bytes(48 * silence_ms)
         step = 48 * _CHUNK_MS
         for start in range(0, len(audio), step):
             chunk = base64.b64encode(audio[start : start + step]).decode("ascii")

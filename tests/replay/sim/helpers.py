@@ -51,7 +51,7 @@ class Driver:
         return events
 
     def speak(self, speech_ms: int = 600, silence_ms: int = 700, chunk_ms: int = 100) -> None:
-        audio = tone(speech_ms, "pcm16", freq=220.0) + bytes(48 * silence_ms)
+        audio = tone(speech_ms, "pcm16", freq=200.0) + bytes(48 * silence_ms)
         for start in range(0, len(audio), 48 * chunk_ms):
             chunk = base64.b64encode(audio[start : start + 48 * chunk_ms]).decode()
             self.send({"type": "input_audio_buffer.append", "audio": chunk})

@@ -7,6 +7,7 @@ Everything works on ``bytes`` and returns plain numbers; nothing here does I/O.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import struct
 from array import array
@@ -89,16 +90,26 @@ def _encode_g711(value: int, fmt: str) -> int:
     return codes[i]
 
 
-def tone(
-    ms: int, fmt: str, *, freq: float = 440.0, amplitude: float = 0.25, start_ms: int = 0
-) -> bytes:
-    """``ms`` milliseconds of a sine tone in wire format ``fmt`` (continuous across calls via
-    ``start_ms``). Used as the simulator's synthetic speech."""
-    rate = 24000 if fmt == "pcm16" else 8000
-    first = start_ms * rate // 1000
-    count = ms * rate // 1000
+@functools.lru_cache(maxsize=16)
+def _period(fmt: str, freq: float, amplitude: float, rate: int, count: int) -> bytes:
     peak = int(32767 * amplitude)
-    values = [int(peak * math.sin(2 * math.pi * freq * (first + i) / rate)) for i in range(count)]
+    values = [int(peak * math.sin(2 * math.pi * freq * i / rate)) for i in range(count)]
     if fmt == "pcm16":
         return struct.pack(f"<{count}h", *values)
     return bytes(_encode_g711(v, fmt) for v in values)
+
+
+def tone(
+    ms: int, fmt: str, *, freq: float = 400.0, amplitude: float = 0.25, start_ms: int = 0
+) -> bytes:
+    """``ms`` milliseconds of a sine tone in wire format ``fmt``, continuing a tone that started
+    ``start_ms`` earlier. The simulator's synthetic speech. Cheap: one period is computed once
+    and repeated (``freq`` should divide the sample rate; 400 Hz and 200 Hz do)."""
+    rate = 24000 if fmt == "pcm16" else 8000
+    width = 2 if fmt == "pcm16" else 1
+    period = round(rate / freq)
+    cycle = _period(fmt, rate / period, amplitude, rate, period)
+    first = (start_ms * rate // 1000) % period
+    count = ms * rate // 1000
+    reps = (first + count) // period + 1
+    return (cycle * reps)[first * width : (first + count) * width]
