@@ -147,3 +147,29 @@ async def test_unreachable_target_is_a_replay_error(demo_capture, tmp_path):
 
     with pytest.raises(ReplayError, match="cannot connect to ws://127.0.0.1:9/"):
         await replay_once(load_recording(demo_capture), "ws://127.0.0.1:9", tmp_path / "x.jsonl")
+
+
+async def test_serve_gives_each_of_several_clients_its_own_playback(tmp_path):
+    from websockets.asyncio.client import connect
+
+    from .captures import TEXT_SESSION, write_capture
+
+    recording = load_recording(write_capture(tmp_path / "c.jsonl", TEXT_SESSION))
+    server, url = await serve_recording(recording, speed=5.0)
+
+    async def one_client() -> list[str]:
+        got = []
+        async with connect(url) as ws:
+            for msg in recording.client:
+                await ws.send(orjson.dumps(msg["event"]).decode())
+            while len(got) < len(recording.server):
+                got.append(orjson.loads(await asyncio.wait_for(ws.recv(), 5))["type"])
+        return got
+
+    try:
+        results = await asyncio.gather(*(one_client() for _ in range(5)))
+    finally:
+        server.close()
+        await server.wait_closed()
+    expected = [m["event"]["type"] for m in recording.server]
+    assert results == [expected] * 5

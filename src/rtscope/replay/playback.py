@@ -22,6 +22,7 @@ websockets shell serves both.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ MATCH_FIELDS: dict[str, tuple[str, ...]] = {
     "conversation.item.truncate": ("content_index",),
 }
 _LOOKAHEAD = 64
+log = logging.getLogger("rtscope.serve")
 _REASON_LIMIT = 123  # bytes allowed in a close reason
 
 
@@ -144,11 +146,26 @@ class Playback:
         if self.strict or ahead is None:
             mismatch = Mismatch(self.cursor, expected, describe(event), nearest)
             self.mismatches.append(mismatch)
+            log.warning(
+                "client message #%d: expected %s, received %s (nearest recorded: %s)%s",
+                mismatch.index + 1,
+                mismatch.expected,
+                mismatch.received,
+                mismatch.nearest,
+                "" if self.strict else "; ignored",
+            )
             if self.strict:
                 self._refuse(now, mismatch)
             return
         self.mismatches.append(
             Mismatch(self.cursor, expected, describe(event), nearest, ahead - self.cursor)
+        )
+        log.warning(
+            "client message #%d: expected %s, received %s; skipping %d recorded message(s)",
+            self.cursor + 1,
+            expected,
+            describe(event),
+            ahead - self.cursor,
         )
         for skipped in range(self.cursor, ahead):
             self._release(skipped + 1, now, self._client_t[skipped])
