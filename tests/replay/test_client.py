@@ -173,3 +173,76 @@ async def test_serve_gives_each_of_several_clients_its_own_playback(tmp_path):
         await server.wait_closed()
     expected = [m["event"]["type"] for m in recording.server]
     assert results == [expected] * 5
+
+
+async def test_replay_survives_a_server_that_drops_the_connection(demo_capture, tmp_path):
+    server = await start_server(simulator_factory(SimOptions(scenario="abnormal-close")))
+    url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        result = await replay_once(load_recording(demo_capture), url, tmp_path / "r.jsonl")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert result.close_code == 1006
+    assert result.sent < len(load_recording(demo_capture).client)
+    assert any("closed" in note for note in result.notes)
+    records = list(open_source(result.capture))
+    assert records[-2]["kind"] == "close" and records[-2]["code"] == 1006
+
+
+async def never_reading_server() -> tuple[asyncio.Server, asyncio.Event]:
+    """Accepts the WebSocket handshake, then never reads; a 4 KiB receive buffer (set on the
+    listening socket, so autotuning is off) makes the client's writes back up quickly."""
+    import base64
+    import hashlib
+    import socket
+
+    stop = asyncio.Event()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.readuntil(b"\r\n\r\n")
+        key = next(
+            line.split(b":", 1)[1].strip()
+            for line in request.split(b"\r\n")
+            if line.lower().startswith(b"sec-websocket-key:")
+        )
+        accept = base64.b64encode(
+            hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest()
+        )
+        writer.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+        )
+        await writer.drain()
+        await stop.wait()
+        writer.close()
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.bind(("127.0.0.1", 0))
+    server = await asyncio.start_server(handle, sock=sock)
+    return server, stop
+
+
+async def test_replay_gives_up_on_a_server_that_never_reads(tmp_path):
+    import base64
+
+    from .captures import write_capture
+
+    big = base64.b64encode(bytes(300_000)).decode()
+    capture = write_capture(
+        tmp_path / "big.jsonl",
+        [(0.0, "client", {"type": "input_audio_buffer.append", "audio": big})] * 100,
+    )
+    server, stop = await never_reading_server()
+    url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        result = await replay_once(
+            load_recording(capture), url, tmp_path / "r.jsonl", timing="asap", send_timeout=0.5
+        )
+    finally:
+        stop.set()
+        server.close()
+        await server.wait_closed()
+    assert result.sent < 100
+    assert "the server stopped reading (a send waited 0.5 s)" in result.notes

@@ -117,6 +117,7 @@ async def replay_once(
     headers: list[tuple[str, str]] | None = None,
     ack_timeout: float = 10.0,
     grace: float = 1.0,
+    send_timeout: float = 10.0,
     options: dict[str, Any] | None = None,
 ) -> RunResult:
     """Replay ``recording``'s client side against ``target`` once and record it to ``out_path``."""
@@ -227,9 +228,17 @@ async def replay_once(
             if timing != "asap":
                 lateness.append(max(0.0, loop.time() - due))
             try:
-                await ws.send(payload.decode("utf-8") if is_text else payload)
+                await asyncio.wait_for(
+                    ws.send(payload.decode("utf-8") if is_text else payload), send_timeout
+                )
             except ConnectionClosed:
                 result.notes.append("the connection closed while sending")
+                break
+            except TimeoutError:
+                result.notes.append(
+                    f"the server stopped reading (a send waited {send_timeout:g} s)"
+                )
+                ws.transport.abort()
                 break
             record(True, payload, is_text)
             result.sent += 1
