@@ -549,3 +549,11 @@ def test_slow_first_audio_delays_the_first_delta():
 def test_unknown_scenario_is_refused():
     with pytest.raises(ValueError, match="unknown scenario 'nope'"):
         SimOptions(scenario="nope")
+
+
+def test_expires_at_is_wall_clock_time_plus_the_maximum_duration():
+    from rtscope.replay.sim import Simulator
+
+    sim = Simulator("ga", SimOptions(max_session_s=600), now=5.0, epoch=1_800_000_000.0)
+    (created,) = sim.due(5.0)
+    assert created.event["session"]["expires_at"] == 1_800_000_600

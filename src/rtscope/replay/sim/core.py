@@ -21,6 +21,7 @@ import binascii
 import heapq
 import random
 import string
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +114,8 @@ class Simulator:
         options: scenario and timing knobs.
         now: the current time (seconds, the shell's monotonic clock).
         rng: source of ids (pass a seeded one for reproducible ids).
+        epoch: wall-clock time (Unix seconds) at ``now``, for ``session.expires_at``; default
+            the current time.
     """
 
     def __init__(
@@ -121,6 +124,7 @@ class Simulator:
         options: SimOptions | None = None,
         now: float = 0.0,
         rng: random.Random | None = None,
+        epoch: float | None = None,
     ) -> None:
         self.dialect: Dialect = dialect
         self.options = options or SimOptions()
@@ -134,7 +138,7 @@ class Simulator:
             dialect,
             self._id("sess_"),
             self.options.model,
-            int(1_700_000_000 + self.options.session_limit_s),
+            int((time.time() if epoch is None else epoch) + self.options.session_limit_s),
         )
         self._pending: tuple[float, dict[str, Any]] | None = None
         self._conversation_id = self._id("conv_")
