@@ -6,7 +6,7 @@ import orjson
 
 from tests.replay.captures import TEXT_SESSION, write_capture
 
-from .helpers import rtscope
+from .replay_cli import rtscope
 
 
 def test_same_session_with_other_ids_is_equivalent(tmp_path):

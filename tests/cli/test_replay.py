@@ -11,7 +11,7 @@ from rtscope.pytest_plugin import Endpoint, ServerThread
 from rtscope.replay.sim import SimOptions, simulator_factory
 from tests.replay.captures import TEXT_SESSION, write_capture
 
-from .helpers import rtscope
+from .replay_cli import rtscope
 
 
 @pytest.fixture

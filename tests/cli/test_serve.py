@@ -14,7 +14,7 @@ from rtscope.cli.serve import parse_listen
 from rtscope.errors import InputError
 from tests.replay.captures import TEXT_SESSION, write_capture
 
-from .helpers import rtscope
+from .replay_cli import rtscope
 
 
 def test_listen_defaults_to_loopback_and_refuses_others_without_allow_remote():
