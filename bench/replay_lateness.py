@@ -1,9 +1,10 @@
 """How late does ``rtscope replay --timing original`` send? p50/p99/max at a given message rate.
 
 Builds a capture of N client messages (20 ms of silent pcm16 audio each) paced at RATE msg/s,
-replays it against the simulator on 127.0.0.1 and prints the lateness the replayer measured
-against its monotonic schedule. Usage: ``python bench/replay_lateness.py [--rate 50]
-[--seconds 10] [--runs 3]``.
+replays it against the simulator (``rtscope serve --simulate`` in its own process, on
+127.0.0.1) and prints the lateness the replayer measured against its monotonic schedule.
+
+Usage: ``python bench/replay_lateness.py [--rate 50] [--seconds 10] [--runs 3]``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -20,8 +23,6 @@ from rtscope.capture.codec import message_record, open_record
 from rtscope.capture.writer import CaptureWriter
 from rtscope.replay.client import replay_once
 from rtscope.replay.recording import load_recording
-from rtscope.replay.sim import SimOptions, simulator_factory
-from rtscope.replay.wsserver import start_server
 
 
 def make_capture(path: Path, rate: float, seconds: float) -> Path:
@@ -44,8 +45,13 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         capture = make_capture(Path(tmp) / "c.jsonl", args.rate, args.seconds)
         recording = load_recording(capture)
-        server = await start_server(simulator_factory(SimOptions()))
-        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "rtscope", "serve", "--simulate", "--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert server.stdout is not None
+        url = server.stdout.readline().rsplit(" on ", 1)[1].strip()
         print(f"{len(recording.client)} messages at {args.rate:g} msg/s, timing original")
         for run in range(1, args.runs + 1):
             result = await replay_once(recording, url, Path(tmp) / f"run{run}.jsonl", grace=0.2)
@@ -54,8 +60,8 @@ async def main() -> None:
                 f"run {run}: lateness p50 {late['p50_ms']:.2f} ms  p99 {late['p99_ms']:.2f} ms  "
                 f"max {late['max_ms']:.2f} ms  ({late['count']} messages)"
             )
-        server.close()
-        await server.wait_closed()
+        server.terminate()
+        server.wait()
 
 
 if __name__ == "__main__":

@@ -80,7 +80,8 @@ class ServerThread:
 
     def start(self) -> Endpoint:
         self._thread.start()
-        self._ready.wait(10)
+        if not self._ready.wait(10):
+            raise RuntimeError("the rtscope test server did not start within 10 s")
         if self._error is not None:
             raise self._error
         return Endpoint(self.port)
