@@ -26,12 +26,12 @@ async def simulator_url() -> AsyncIterator[str]:
         await server.wait_closed()
 
 
-async def record_demo(path: Path, scenario: str = "modality-race") -> Path:
+async def record_demo(path: Path, scenario: str = "modality-race", dialect: str = "beta") -> Path:
     server = await start_server(simulator_factory(SimOptions(scenario=scenario)))
     try:
         upstream = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
         async with recording_relay(upstream, path) as url:
-            await run_demo_session(url + "/v1")
+            await run_demo_session(url + "/v1", dialect=dialect)
     finally:
         server.close()
         await server.wait_closed()
