@@ -1,7 +1,7 @@
 """The simulator's session state machine, driven with a virtual clock.
 
 Expected event orders and error codes come from the protocol reference
-(/work/shared/reference/realtime-protocol.md §2.1, §3.1-§3.5), not from the simulator.
+(the protocol reference (realtime-protocol.md) §2.1, §3.1-§3.5), not from the simulator.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Theory of operation. The shell owns the socket and the clock; the core owns ever
 
 A response is scheduled whole when it starts (its deltas paced by ``delta_interval_ms``); a
 cancel or a barge-in drops the rest of it (actions carry the response id as a tag) and schedules
-the finishing events. Every behaviour follows /work/shared/reference/realtime-protocol.md;
+the finishing events. Every behaviour follows the protocol reference (realtime-protocol.md);
 faults are injected only by the named scenario in :class:`~.scenarios.SimOptions`.
 """
 

@@ -1,6 +1,6 @@
 """Session configuration of the simulator: defaults, validation of ``session.update``, merging.
 
-Both dialects, as /work/shared/reference/realtime-protocol.md §2.1 and §2.3 describe them:
+Both dialects, as the protocol reference (realtime-protocol.md) §2.1 and §2.3 describe them:
 
 - beta: a flat session (``modalities``, ``voice``, ``input_audio_format``, ``turn_detection``…);
   ``modalities`` must be ``["text"]`` or ``["text", "audio"]`` (either order).
