@@ -118,7 +118,7 @@ class Recorder:
         on_summary: Callable[[Summary], None] | None = None,
     ) -> None:
         self.alarm = Alarm(err)
-        self._out = Alarm(out)  # same never-raising printer, for normal output
+        self._out = Alarm(out, stdout=True)  # the same never-raising printer, for normal output
         self._on_summary = on_summary
         self.out_dir = Path("captures")
         self.audio: AudioMode = "keep"

@@ -29,10 +29,14 @@ def _kind(where: str, exc: BaseException) -> str:
 
 
 class Alarm:
-    """Report each kind of recorder problem once on ``stream`` (stderr by default)."""
+    """Report each kind of recorder problem once on ``stream`` (stderr by default).
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    :meth:`say` prints any line on the same stream (``stdout=True``: stdout by default).
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, stdout: bool = False) -> None:
         self._stream = stream
+        self._stdout = stdout
         self.seen: dict[str, int] = {}
 
     def report(self, where: str, exc: BaseException, context: str = "") -> bool:
@@ -51,7 +55,7 @@ class Alarm:
 
     def say(self, line: str) -> None:
         """Print one line on stderr, never raising (a closed stderr must not break traffic)."""
-        stream = self._stream or sys.stderr
+        stream = self._stream or (sys.stdout if self._stdout else sys.stderr)
         try:
             print(line, file=stream, flush=True)
         except Exception:  # noqa: BLE001 - nothing left to report to

@@ -202,9 +202,12 @@ class RecordProxy:
             ok = await proxyserver.setup_servers()
             await asyncio.sleep(0)
         if not ok or errors.messages:
-            detail = "; ".join(errors.messages) or "the proxy server did not start"
+            detail = "; ".join(m.splitlines()[0] for m in errors.messages if m.strip())
             host, port = self.config.listen_host, self.config.listen_port
-            raise RecorderError(f"cannot listen on {host}:{port}: {detail}")
+            raise RecorderError(
+                f"cannot listen on {host}:{port}: {detail or 'the proxy server did not start'}"
+                " (choose another port with --listen)"
+            )
         await master.running()
         addrs = proxyserver.listen_addrs()
         host, port = addrs[0][0], addrs[0][1]
