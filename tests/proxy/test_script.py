@@ -65,7 +65,8 @@ async def test_mitmdump_with_script_records_a_session(
             else:
                 writer.close()
                 break
-        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime") as ws:
+        url = f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"
+        async with websockets.connect(url) as ws:
             assert "session.created" in await ws.recv()
             await ws.send('{"type":"response.create"}')
             while "response.done" not in await ws.recv():
