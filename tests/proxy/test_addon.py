@@ -243,3 +243,78 @@ async def test_flow_keeps_at_most_one_message_over_thousands(
     assert max(seen) == 1
     msgs = [r for r in records(only_capture(tmp_path / "captures")) if r["kind"] == "msg"]
     assert len(msgs) == len(seen)
+
+
+async def test_unreachable_upstream_recorded_and_client_gets_proxy_error(
+    tmp_path: Path, confdir: Path
+) -> None:
+    import socket
+
+    from rtscope.proxy.master import RecordConfig, RecordProxy
+
+    with socket.socket() as sock:  # a port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    proxy = RecordProxy(
+        RecordConfig(
+            upstream=f"http://127.0.0.1:{dead}",
+            listen_port=0,
+            out=tmp_path / "captures",
+            confdir=str(confdir),
+            quiet=True,
+        )
+    )
+    _, port = await proxy.start()
+    try:
+        with pytest.raises(websockets.InvalidStatus) as info:
+            await websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m")
+        assert info.value.response.status_code == 502
+        await proxy.recorder.drain()
+        recs = records(only_capture(tmp_path / "captures"))
+    finally:
+        await proxy.stop()
+    opened = recs[1]
+    # No upstream answer: no status; the reason is kept (the client got mitmproxy's 502).
+    assert opened["kind"] == "open" and opened["status"] is None
+    assert "Connect call failed" in opened["error"]
+    assert recs[2]["kind"] == "close" and "Connect call failed" in recs[2]["reason"]
+
+
+async def test_permessage_deflate_connection_recorded_decompressed(
+    start_proxy: StartProxy, tmp_path: Path, confdir: Path
+) -> None:
+    async with RealtimeServer(compression="deflate") as server:
+        proxy, port = await start_proxy(upstream=server.url)
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/v1/realtime?model=m", compression="deflate"
+        ) as ws:
+            assert ws.response is not None
+            assert "permessage-deflate" in ws.response.headers.get("Sec-WebSocket-Extensions", "")
+            await ws.recv()
+            text = "echo:" + "compressible " * 2000
+            await ws.send(text)
+            assert await ws.recv() == text
+        await server.connections[0].closed.wait()
+        await asyncio.sleep(0.2)
+        assert_capture_matches(only_capture(tmp_path / "captures"), server)
+
+
+async def test_invalid_utf8_text_frame_fails_with_1007_and_is_recorded(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    """mitmproxy (wsproto) cannot forward an invalid text frame; RFC 6455 §8.1 says fail with 1007.
+
+    The recorder cannot change that; it records what happened, and both peers see a close.
+    """
+    _, port = await start_proxy()
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
+        await ws.recv()
+        await ws.send(b"echo:\xff\xfe", text=True)
+        with pytest.raises(websockets.ConnectionClosed) as info:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1007
+    await realtime_server.connections[0].closed.wait()
+    assert realtime_server.connections[0].close_code == 1007
+    await asyncio.sleep(0.2)
+    close = records(only_capture(tmp_path / "captures"))[-1]
+    assert close["kind"] == "close" and close["code"] == 1007 and close["by"] == "client"

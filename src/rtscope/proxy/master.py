@@ -178,6 +178,9 @@ class RecordProxy:
             tlsconfig.TlsConfig(),
             self.recorder,
         )
+        # Lazy: connect upstream when the request is there, so an unreachable upstream gets the
+        # client an HTTP 502 with the reason (and a capture), not a silently closed socket.
+        settings: dict[str, Any] = {"connection_strategy": "lazy", **cfg.mitmproxy_options}
         master.options.update(
             rtscope_dir=str(cfg.out),
             rtscope_audio=cfg.audio,
@@ -185,7 +188,7 @@ class RecordProxy:
             rtscope_quiet=cfg.quiet,
             rtscope_file=cfg.single_file,
             rtscope_idle_timeout=cfg.idle_timeout,
-            **cfg.mitmproxy_options,
+            **settings,
         )
         return master
 
