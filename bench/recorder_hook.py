@@ -34,7 +34,11 @@ def payloads() -> dict[str, bytes]:
     audio = base64.b64encode(os.urandom(4800)).decode()  # 100 ms of 24 kHz PCM16
     return {
         "control event (~150 B)": json.dumps(
-            {"type": "response.create", "event_id": "evt_123", "response": {"modalities": ["audio"]}}
+            {
+                "type": "response.create",
+                "event_id": "evt_123",
+                "response": {"modalities": ["audio"]},
+            }
         ).encode(),
         "audio append (~6.5 KB)": json.dumps(
             {"type": "input_audio_buffer.append", "event_id": "evt_1", "audio": audio}

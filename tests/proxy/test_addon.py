@@ -318,3 +318,21 @@ async def test_invalid_utf8_text_frame_fails_with_1007_and_is_recorded(
     await asyncio.sleep(0.2)
     close = records(only_capture(tmp_path / "captures"))[-1]
     assert close["kind"] == "close" and close["code"] == 1007 and close["by"] == "client"
+
+
+async def test_regular_mode_records_through_an_http_proxy(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    """--mode regular: an app that honours HTTPS_PROXY/HTTP proxies is recorded the same way."""
+    _, port = await start_proxy(mode="regular")
+    async with websockets.connect(
+        f"ws://127.0.0.1:{realtime_server.port}/v1/realtime?model=gpt-realtime",
+        proxy=f"http://127.0.0.1:{port}",
+    ) as ws:
+        await ws.recv()
+        await ws.send("echo:via proxy")
+        assert await ws.recv() == "echo:via proxy"
+    await realtime_server.connections[0].closed.wait()
+    await asyncio.sleep(0.2)
+    recs = assert_capture_matches(only_capture(tmp_path / "captures"), realtime_server)
+    assert recs[1]["url"] == f"ws://127.0.0.1:{realtime_server.port}/v1/realtime?model=gpt-realtime"
