@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from ..proxy.realtime_server import RealtimeServer
 _LISTEN = re.compile(rb"on (?:ws|wss|http)://127\.0\.0\.1:(\d+)")
 
 
-async def start_record(*args: str) -> tuple[asyncio.subprocess.Process, int]:
+async def start_record(*args: str, umask: int = -1) -> tuple[asyncio.subprocess.Process, int]:
     """Start ``rtscope record``; return the process and the port it announced."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -34,6 +35,7 @@ async def start_record(*args: str) -> tuple[asyncio.subprocess.Process, int]:
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        umask=umask,
     )
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 30)
@@ -106,12 +108,12 @@ async def test_kill_9_loses_no_forwarded_message(
     ]
 
 
-async def test_sigint_closes_captures_cleanly(
+async def test_sigint_closes_private_captures_cleanly_even_with_umask_0(
     server: RealtimeServer, tmp_path: Path, confdir: Path
 ) -> None:
-    out = tmp_path / "captures"
+    out = tmp_path / "captures" / "nested"
     proc, port = await start_record(
-        "--upstream", server.url, "--out", str(out), "--confdir", str(confdir)
+        "--upstream", server.url, "--out", str(out), "--confdir", str(confdir), umask=0
     )
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
         await ws.recv()
@@ -127,6 +129,9 @@ async def test_sigint_closes_captures_cleanly(
     assert "captures closed" in text
     (path,) = out.glob("*.jsonl")
     assert [r["kind"] for r in CaptureReader(path)][-1] == "close"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
 
 
 def test_unwritable_out_dir_fails_before_listening(tmp_path: Path) -> None:

@@ -336,3 +336,76 @@ async def test_regular_mode_records_through_an_http_proxy(
     await asyncio.sleep(0.2)
     recs = assert_capture_matches(only_capture(tmp_path / "captures"), realtime_server)
     assert recs[1]["url"] == f"ws://127.0.0.1:{realtime_server.port}/v1/realtime?model=gpt-realtime"
+
+
+async def test_secrets_in_every_handshake_place_and_event_never_reach_the_file(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    secrets = {
+        "bearer": "ek_EPHEMERALabcdef0123456789",
+        "azure": "0123456789abcdef0123456789abcdef",
+        "query": "sk-proj-QUERYabcdefghij0123456789",
+        "token": "tok-PLAINTOKEN-0123456789",
+        "subprotocol": "sk-SUBPROTOabcdefghij0123456789",
+        "cookie": "session=COOKIEVALUE0123456789",
+        "event": "ek_INEVENTabcdef0123456789",
+    }
+    _, port = await start_proxy()
+    url = (
+        f"ws://127.0.0.1:{port}/v1/realtime?model=m&api-key={secrets['query']}"
+        f"&token={secrets['token']}"
+    )
+    async with websockets.connect(
+        url,
+        additional_headers={
+            "Authorization": f"Bearer {secrets['bearer']}",
+            "api-key": secrets["azure"],
+            "Cookie": secrets["cookie"],
+        },
+        subprotocols=[  # type: ignore[list-item]
+            "realtime",
+            f"openai-insecure-api-key.{secrets['subprotocol']}",
+        ],
+    ) as ws:
+        await ws.recv()
+        secret_event = {"type": "session.update", "session": {"client_secret": {"value": ""}}}
+        secret_event["session"]["client_secret"]["value"] = secrets["event"]
+        await ws.send(orjson.dumps(secret_event).decode())
+        await ws.recv()
+        await ws.send(f"echo:my key is {secrets['query']}")
+        await ws.recv()
+    await realtime_server.connections[0].closed.wait()
+    await asyncio.sleep(0.2)
+    path = only_capture(tmp_path / "captures")
+    raw = path.read_bytes()
+    for name, secret in secrets.items():
+        assert secret.encode() not in raw, name
+    # ...while the server really received them (the proxy forwards untouched).
+    conn = realtime_server.connections[0]
+    assert conn.headers["authorization"] == f"Bearer {secrets['bearer']}"
+    assert secrets["event"] in conn.received[0]
+
+
+async def test_single_file_mode_holds_every_connection(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    proxy, port = await start_proxy(single_file="all.jsonl")
+    for i in range(2):
+        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m{i}") as ws:
+            await ws.recv()
+            await ws.send(f"echo:{i}")
+            await ws.recv()
+        await realtime_server.connections[i].closed.wait()
+    await asyncio.sleep(0.2)
+    await proxy.stop()
+    path = only_capture(tmp_path / "captures")
+    assert path.name == "all.jsonl"
+    recs = records(path)
+    assert [r["kind"] for r in recs].count("header") == 1
+    opens = [r for r in recs if r["kind"] == "open"]
+    closes = [r for r in recs if r["kind"] == "close"]
+    assert len(opens) == 2 and len(closes) == 2 and opens[0]["conn"] != opens[1]["conn"]
+    for opened in opens:
+        msgs = [r for r in recs if r["kind"] == "msg" and r["conn"] == opened["conn"]]
+        assert msgs[0]["event"]["type"] == "session.created"
+        assert [m["text"] for m in msgs[1:]] == [msgs[1]["text"]] * 2

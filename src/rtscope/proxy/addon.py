@@ -326,8 +326,9 @@ class Recorder:
     def _summarize(self, state: ConnectionLog, close: Record) -> None:
         gap = state.incomplete_since
         if gap is not None and not state.flush_incomplete():
+            what = f"capture {state.path}" if state.path else f"connection {state.conn}"
             self.alarm.say(
-                f"rtscope: capture {state.path} is INCOMPLETE from {iso(gap)} "
+                f"rtscope: {what} is INCOMPLETE from {iso(gap)} "
                 f"({state.lost} records lost: {state.last_error}); the record saying so could "
                 "not be written to the file"
             )
