@@ -42,7 +42,7 @@ from ..capture.codec import (
 )
 from ..capture.redact import redact_event, redact_text
 from ..capture.writer import CaptureWriter, capture_filename
-from .alarm import Alarm, describe
+from .alarm import Alarm, describe, kind_of
 from .connection import ConnectionLog, LineSink, iso
 from .idle import apply_idle_timeout
 from .live import LiveFindings, load_live_analyzer
@@ -214,9 +214,12 @@ class Recorder:
 
     def _report(self, where: str, exc: BaseException, state: ConnectionLog | None) -> None:
         context = str(state.path) if state and state.path else ""
-        if self.alarm.report(where, exc, context) and state is not None:
-            if isinstance(exc, OSError):
-                return  # the gap is recorded by an ``incomplete`` record
+        self.alarm.report(where, exc, context)  # stderr: once per kind per process
+        if state is not None and not isinstance(exc, OSError):  # OSError: ``incomplete`` record
+            kind = kind_of(where, exc)
+            if kind in state.errors_seen:  # the capture: once per kind per connection
+                return
+            state.errors_seen.add(kind)
             error = {
                 "kind": "error",
                 "conn": state.conn,

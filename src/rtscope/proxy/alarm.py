@@ -14,7 +14,7 @@ from typing import TextIO
 
 from ..capture.redact import redact_text
 
-__all__ = ["Alarm", "describe"]
+__all__ = ["Alarm", "describe", "kind_of"]
 
 
 def describe(exc: BaseException) -> str:
@@ -22,7 +22,8 @@ def describe(exc: BaseException) -> str:
     return redact_text(f"{type(exc).__name__}: {exc}")
 
 
-def _kind(where: str, exc: BaseException) -> str:
+def kind_of(where: str, exc: BaseException) -> str:
+    """What makes two problems "the same kind": where, plus the errno or exception type."""
     if isinstance(exc, OSError) and exc.errno is not None:
         return f"{where}:{errno_mod.errorcode.get(exc.errno, exc.errno)}"
     return f"{where}:{type(exc).__name__}"
@@ -41,7 +42,7 @@ class Alarm:
 
     def report(self, where: str, exc: BaseException, context: str = "") -> bool:
         """Count the problem; print it if its kind is new. Returns ``True`` when printed."""
-        kind = _kind(where, exc)
+        kind = kind_of(where, exc)
         count = self.seen.get(kind, 0)
         self.seen[kind] = count + 1
         if count:

@@ -76,7 +76,7 @@ class ConnectionLog:
     lost_from_seq: int | None = None
     lost: int = 0
     last_error: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
+    errors_seen: set[str] = field(default_factory=set)
 
     @property
     def path(self) -> Path | None:
