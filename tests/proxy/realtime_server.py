@@ -14,7 +14,9 @@ It speaks both dialects: a client that sends ``OpenAI-Beta: realtime=v1`` gets b
 
 Test controls (not Realtime events) let tests drive transport behaviour: a text ``echo:<x>`` is
 echoed, binary messages are echoed, ``big:<n>`` answers with an n-byte text message, ``burst:<n>``
-answers with n small events, ``drop`` aborts the TCP connection without a close frame,
+answers with n small events, ``stream:<n>:<ms>`` sends n audio deltas (~4 KB) one every <ms>
+milliseconds (in the background, the server keeps reading), ``echo-last:<x>`` echoes once every
+stream has finished, ``drop`` aborts the TCP connection without a close frame,
 ``close:<code>:<reason>`` closes with that code. A request whose ``model`` query value is
 ``refuse-<status>`` is refused with that HTTP status and a JSON error body.
 
@@ -50,6 +52,7 @@ class Conn:
     #: Both directions in the order the server saw them: ("client"|"server", payload).
     order: list[tuple[str, Payload]] = field(default_factory=list)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    streams: list[asyncio.Task[None]] = field(default_factory=list)
     close_code: int | None = None
 
 
@@ -152,6 +155,15 @@ class RealtimeServer:
             size = int(message[4:])
             await self._send(ws, conn, "x" * size)
             return True
+        if message.startswith("stream:"):
+            _, count, interval = message.split(":")
+            task = asyncio.create_task(self._stream(ws, conn, int(count), int(interval) / 1000))
+            conn.streams.append(task)
+            return True
+        if message.startswith("echo-last:"):
+            await asyncio.gather(*conn.streams)
+            await self._send(ws, conn, message)
+            return True
         if message.startswith("burst:"):
             for i in range(int(message[6:])):
                 await self._event(ws, conn, {"type": "rate_limits.updated", "n": i})
@@ -164,6 +176,19 @@ class RealtimeServer:
             await ws.close(int(code), reason)
             return True
         return False
+
+    async def _stream(self, ws: ServerConnection, conn: Conn, count: int, interval: float) -> None:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        pcm = base64.b64encode(bytes(range(256)) * 12).decode()  # 3 KiB of audio, 4 KiB base64
+        for n in range(count):
+            delay = start + n * interval - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            event = {"type": "response.output_audio.delta", "n": n, "delta": pcm}
+            if n % 10 == 9:
+                event = {"type": "response.output_audio_transcript.delta", "n": n, "delta": "hi"}
+            await self._event(ws, conn, event)
 
     async def _answer(
         self, ws: ServerConnection, conn: Conn, session: dict[str, Any], message: str
