@@ -59,7 +59,9 @@ async def test_50_sessions_25_msgs_per_s_each_way_lose_nothing(tmp_path: Path) -
 
         async def session(i: int) -> list[Any]:
             url = f"ws://127.0.0.1:{port}/v1/realtime?model=load{i:02d}"
-            async with websockets.connect(url, max_queue=None, max_size=None) as ws:
+            async with websockets.connect(
+                url, max_queue=None, max_size=None, ping_interval=None
+            ) as ws:
                 received: list[Any] = [await ws.recv()]
                 await ws.send(f"stream:{count}:{1000 // RATE}")
 
@@ -84,8 +86,10 @@ async def test_50_sessions_25_msgs_per_s_each_way_lose_nothing(tmp_path: Path) -
             return received
 
         sampler = asyncio.create_task(sample())
+        began = asyncio.get_running_loop().time()
         try:
             results = await asyncio.gather(*(session(i) for i in range(sessions)))
+            elapsed = asyncio.get_running_loop().time() - began
             await asyncio.sleep(1)
             samples.append(rss_mib(proc.pid))
         finally:
@@ -121,5 +125,6 @@ async def test_50_sessions_25_msgs_per_s_each_way_lose_nothing(tmp_path: Path) -
         ]
         total += len(msgs)
     print(f"{sessions} sessions, {total} messages recorded, none lost or reordered")
+    print(f"{seconds} s of scheduled traffic took {elapsed:.1f} s end to end")
     steady = samples[len(samples) // 3 :]
     assert max(steady) - min(steady) < 64, samples  # flat: no per-message growth
