@@ -278,3 +278,31 @@ class RealtimeServer:
         )
         done = {**response, "status": "completed", "output": [item]}
         await self._event(ws, conn, {"type": "response.done", "response": done})
+
+
+async def _serve_until_terminated(log: str) -> None:
+    """Run in its own process (load tests): print the port; on SIGTERM dump every connection."""
+    import signal
+    import sys
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    async with RealtimeServer() as server:
+        print(server.port, flush=True)
+        await stop.wait()
+    with open(log, "w") as f:
+        for conn in server.connections:
+            record = {
+                "path": conn.path,
+                "received": [m if isinstance(m, str) else None for m in conn.received],
+                "sent": [m if isinstance(m, str) else None for m in conn.sent],
+            }
+            f.write(json.dumps(record) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    import sys
+
+    asyncio.run(_serve_until_terminated(sys.argv[1]))
