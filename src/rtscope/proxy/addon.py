@@ -47,7 +47,7 @@ from .connection import ConnectionLog, LineSink, iso
 from .idle import apply_idle_timeout
 from .live import LiveFindings, load_live_analyzer
 
-__all__ = ["BODY_LIMIT", "Recorder", "Summary"]
+__all__ = ["BODY_LIMIT", "Recorder", "Summary", "format_summary"]
 
 #: At most this many bytes of a refused handshake's response body are kept.
 BODY_LIMIT = 4096
