@@ -222,3 +222,25 @@ async def test_non_loopback_listen_warns(tmp_path: Path, confdir: Path) -> None:
     proc.send_signal(signal.SIGINT)
     await proc.communicate()
     assert b"WARNING" in line and b"others on the network" in line
+
+
+async def test_sigint_with_a_live_session_closes_its_capture(
+    server: RealtimeServer, tmp_path: Path, confdir: Path
+) -> None:
+    out = tmp_path / "captures"
+    proc, port = await start_record(
+        "--upstream", server.url, "--out", str(out), "--confdir", str(confdir)
+    )
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
+        await ws.recv()
+        await ws.send("echo:one")
+        await ws.recv()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, stderr
+    assert "no close frame" in stdout.decode()
+    (path,) = out.glob("*.jsonl")
+    reader = CaptureReader(path)
+    close = list(reader)[-1]
+    assert reader.problems == []
+    assert (close["kind"], close["code"], close["reason"]) == ("close", None, "recorder stopped")
