@@ -112,7 +112,7 @@ async def test_text_binary_non_json_and_large_messages_pass_untouched(
     start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
 ) -> None:
     _, port = await start_proxy()
-    big = 5 * 2**20
+    big = 16 * 2**20  # issue 7: a 16 MiB message
     blob = bytes(range(256)) * 1024
     async with websockets.connect(
         f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime",
@@ -409,3 +409,21 @@ async def test_single_file_mode_holds_every_connection(
         msgs = [r for r in recs if r["kind"] == "msg" and r["conn"] == opened["conn"]]
         assert msgs[0]["event"]["type"] == "session.created"
         assert [m["text"] for m in msgs[1:]] == [msgs[1]["text"]] * 2
+
+
+async def test_client_vanishing_recorded_as_1006_and_server_sees_a_close(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    _, port = await start_proxy()
+    ws = await websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m")
+    await ws.recv()
+    await ws.send("echo:bye")
+    await ws.recv()
+    ws.transport.abort()  # no close frame: the client process "vanished"
+    await asyncio.wait_for(realtime_server.connections[0].closed.wait(), 5)
+    # mitmproxy ends the server side with a proper close frame (1006 may not be sent on the
+    # wire, so the server sees 1000); the capture keeps the truth: 1006, nobody closed.
+    assert realtime_server.connections[0].close_code == 1000
+    await asyncio.sleep(0.2)
+    close = records(only_capture(tmp_path / "captures"))[-1]
+    assert close["kind"] == "close" and close["code"] == 1006 and close["by"] is None
