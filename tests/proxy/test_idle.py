@@ -49,3 +49,20 @@ async def test_idle_timeout_option_drives_the_watchdog(
         with pytest.raises(websockets.ConnectionClosed):
             await asyncio.wait_for(ws.recv(), 5)
     assert proxy.recorder.summaries and proxy.recorder.summaries[0]["code"] == 1006
+
+
+def test_tcp_timeout_option_of_newer_mitmproxy_is_set_too() -> None:
+    """mitmproxy 12.2.1+ declares ``tcp_timeout``; emulate that declaration on a real OptManager."""
+    from mitmproxy import optmanager
+    from mitmproxy.proxy import server
+
+    opts = optmanager.OptManager()
+    opts.add_option("tcp_timeout", int, 600, "idle timeout (as declared by mitmproxy 12.2.1+)")
+    try:
+        from rtscope.proxy.idle import apply_idle_timeout
+
+        assert apply_idle_timeout(0, opts) == NEVER
+        assert opts.tcp_timeout == NEVER and server.TCP_TIMEOUT == NEVER
+        assert apply_idle_timeout(42, opts) == 42 and opts.tcp_timeout == 42
+    finally:
+        server.TCP_TIMEOUT = NEVER
