@@ -168,3 +168,9 @@ def test_streams_without_reading_the_whole_file(tmp_path: Path) -> None:
     first = next(iter(reader))
     assert first["kind"] == "open"
     assert reader.lines < 100
+
+
+def test_an_image_is_called_binary_not_bad_json(tmp_path: Path) -> None:
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64)
+    with pytest.raises(CaptureError, match=r"image.png:1: binary data, not a capture"):
+        list(CaptureReader(write(tmp_path, "image.png", png)))

@@ -115,7 +115,7 @@ def _write(path: Path, data: bytes) -> str:
         ),
         (
             lambda d: _write(d / "image.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
-            "image.png:1: not valid JSON",
+            "image.png:1: binary data, not a capture",
         ),
         (
             lambda d: _write(

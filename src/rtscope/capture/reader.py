@@ -103,7 +103,7 @@ class CaptureReader:
         for line in stream:
             lineno += 1
             self.lines = lineno
-            if lineno == 1 and b"\x00" in line:
+            if lineno == 1 and _looks_binary(line):
                 raise self.error("binary data, not a capture", line=1, hint="expected JSON lines")
             if not line.strip():
                 continue
@@ -201,6 +201,17 @@ def _bare_event_record(event: dict[str, Any], seq: int) -> Record:
         "size": None,
         "event": event,
     }
+
+
+def _looks_binary(line: bytes) -> bool:
+    """A first line with a NUL byte or invalid UTF-8 (an image, an archive, audio) is no capture."""
+    if b"\x00" in line:
+        return True
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _short(text: str, limit: int = 80) -> str:
