@@ -115,3 +115,47 @@ def test_no_secret_survives_into_a_capture_line(secret: str) -> None:
     for line in lines:
         assert secret.encode() not in line
         assert secret[:12].encode() not in line
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from rtscope.capture.redact import event_might_hold_secret, might_hold_secret  # noqa: E402
+
+B64 = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=",
+    min_size=0,
+    max_size=2000,
+)
+OTHER = st.sampled_from(
+    ["", "x", SK, EK, f"Bearer {JWT}", "client_secret", "api-key", "plain words"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            "input_audio_buffer.append",
+            "response.output_audio.delta",
+            "response.audio.delta",
+            "response.done",
+        ]
+    ),
+    B64,
+    OTHER,
+    st.booleans(),
+)
+def test_skipping_base64_audio_gives_the_same_answer_as_a_full_scan(
+    etype: str, audio: str, other: str, spaced: bool
+) -> None:
+    field = "audio" if etype == "input_audio_buffer.append" else "delta"
+    event = {"type": etype, "event_id": other, field: audio}
+    payload = orjson.dumps(event) if not spaced else orjson.dumps(event).replace(b'":"', b'": "')
+    assert event_might_hold_secret(payload, orjson.loads(payload)) == might_hold_secret(payload)
+
+
+def test_a_secret_inside_a_non_base64_audio_field_is_still_found() -> None:
+    payload = orjson.dumps({"type": "input_audio_buffer.append", "audio": "A" * 300 + " " + SK})
+    assert event_might_hold_secret(payload, orjson.loads(payload))
+    assert SK.encode() not in dumps(message_record("c", 0, 0.0, True, payload, True))

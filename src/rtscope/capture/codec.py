@@ -21,7 +21,14 @@ import orjson
 
 from .._version import __version__
 from ..protocol.events import AUDIO_FIELDS
-from .redact import might_hold_secret, redact_event, redact_headers, redact_text, redact_url
+from .redact import (
+    event_might_hold_secret,
+    might_hold_secret,
+    redact_event,
+    redact_headers,
+    redact_text,
+    redact_url,
+)
 
 __all__ = [
     "FORMAT",
@@ -166,7 +173,7 @@ def _encode_event(event: dict[str, Any], payload: bytes, audio: AudioMode) -> An
     changed = False
     if audio == "drop":
         event, changed = _drop_audio(event)
-    if might_hold_secret(payload):
+    if event_might_hold_secret(payload, event):
         event, redacted = redact_event(event)
         changed |= redacted
     if changed or b"\n" in payload or b"\r" in payload:

@@ -19,8 +19,11 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from ..protocol.events import AUDIO_FIELDS as _AUDIO_FIELDS
+
 __all__ = [
     "REDACTED",
+    "event_might_hold_secret",
     "might_hold_secret",
     "pseudonym",
     "redact_event",
@@ -109,6 +112,31 @@ def pseudonym(value: str) -> str:
 def might_hold_secret(payload: bytes) -> bool:
     """Cheap prefilter: ``False`` means no redaction rule can apply to ``payload``."""
     return any(needle in payload for needle in _NEEDLES)
+
+
+def event_might_hold_secret(payload: bytes, event: dict[str, Any]) -> bool:
+    """:func:`might_hold_secret` for a parsed event, without scanning its base64 audio.
+
+    Every secret pattern needs a ``-``, ``_`` or a space; standard base64 has none, so when the
+    audio field of an audio event is plain base64 and sits verbatim in ``payload``, only the bytes
+    around it are scanned. This is the proxy's hot path: audio is most of a voice session's bytes.
+    """
+    etype = event.get("type")
+    fields = _AUDIO_FIELDS.get(etype) if isinstance(etype, str) else None
+    if fields:
+        name = fields[0]
+        value = event.get(name)
+        if isinstance(value, str) and len(value) > 256 and value.isascii():
+            raw = value.encode("ascii")
+            if b"-" not in raw and b"_" not in raw and b" " not in raw:
+                key = b'"' + name.encode() + b'":"'
+                at = payload.find(key)
+                start = at + len(key)
+                if at >= 0 and payload[start : start + len(raw)] == raw:
+                    return might_hold_secret(payload[:start]) or might_hold_secret(
+                        payload[start + len(raw) :]
+                    )
+    return might_hold_secret(payload)
 
 
 def redact_text(text: str) -> str:
