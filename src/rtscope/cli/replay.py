@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 import orjson
 
 from ..errors import InputError
+from ..report.progress import Bar, steps
 
 __all__ = ["command", "parse_header"]
 
@@ -73,22 +75,27 @@ def command(
     recording = load_recording(capture, conn)
     analyzer = load_analyzer()
 
-    def say(line: str) -> None:
-        click.echo(line, err=fmt == "json")
+    runs = len(timings) * repeat
+    # A bar counting runs when there are several (each run lasts as long as the session did).
+    with steps(runs, "replaying") if runs > 1 else nullcontext(Bar()) as bar:
 
-    report = asyncio.run(
-        run(
-            recording,
-            target,
-            Path(out_dir),
-            timings=timings,
-            repeat=repeat,
-            speed=speed,
-            headers=build_headers(recording, extra),
-            analyzer=analyzer,
-            progress=say,
+        def say(line: str) -> None:
+            click.echo(line, err=fmt == "json")
+            bar()
+
+        report = asyncio.run(
+            run(
+                recording,
+                target,
+                Path(out_dir),
+                timings=timings,
+                repeat=repeat,
+                speed=speed,
+                headers=build_headers(recording, extra),
+                analyzer=analyzer,
+                progress=say,
+            )
         )
-    )
     if fmt == "json":
         click.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
     else:

@@ -11,7 +11,7 @@ from ..capture.codec import Record
 from ..capture.sources import open_source
 from ..errors import InputError
 from ..report.analysis import analyzers_available, find_issues
-from ..report.progress import track
+from ..report.progress import byte_progress, counted_input, total_size
 from ..report.terminal import TimelinePrinter
 from ..report.timeline import timeline
 
@@ -78,7 +78,11 @@ def command(
         found = []
         if findings and analyzers_available():
             # A bar on a terminal's stderr while the analyzers read a long capture.
-            found = find_issues(track(open_source(capture), description="analyzing"))
+            with (
+                byte_progress(total_size([capture]), "analyzing") as bar,
+                counted_input(capture, bar) as counted,
+            ):
+                found = find_issues(open_source(counted, capture))
         source = open_source(capture)
         display = iter(source)
     seen_conns: set[str] = set()
