@@ -155,9 +155,9 @@ def byte_progress(
     if not progress_enabled(stream):
         yield Bar()
         return
-    from rich.progress import DownloadColumn, TransferSpeedColumn
+    from rich.progress import DownloadColumn
 
-    with _progress(stream, DownloadColumn(), TransferSpeedColumn()) as progress:
+    with _progress(stream, DownloadColumn()) as progress:
         yield _LiveBar(progress, progress.add_task(_short(description), total=total))
 
 
@@ -217,9 +217,13 @@ class _Counting(io.RawIOBase):
         super().close()
 
 
-def _short(description: str, width: int = 32) -> str:
-    """A description that leaves room for the bar: long paths keep their end."""
-    return description if len(description) <= width else "…" + description[-(width - 1) :]
+def _short(description: str, width: int = 28) -> str:
+    """A description that leaves room for the bar: long ones lose their middle, so that both
+    the verb in front ("analyzing") and the end of a path stay readable."""
+    if len(description) <= width:
+        return description
+    head = description.split(" ", 1)[0][:12] + " …" if " " in description else "…"
+    return head + description[-(width - len(head)) :]
 
 
 @contextmanager
@@ -233,12 +237,17 @@ def _progress(stream: IO[str] | None, *extra: ProgressColumn) -> Iterator[Progre
         TextColumn,
         TimeElapsedColumn,
     )
+    from rich.table import Column
 
     target = sys.stderr if stream is None else stream
     console = Console(file=target, force_terminal=True)
+    # Fixed widths that fit 80 columns: description 28, bar 20, count 15, time 7.
     columns: list[ProgressColumn | str] = [
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
+        TextColumn(
+            "[progress.description]{task.description}",
+            table_column=Column(width=28, no_wrap=True, overflow="ellipsis"),
+        ),
+        BarColumn(bar_width=20),
     ]
     if extra:
         columns.extend(extra)
