@@ -170,14 +170,17 @@ def command(
 ) -> int:
     """Find protocol problems in captures, HAR files, flows or pasted logs.
 
-    PATH is a capture file (plain or .gz), a directory (read recursively, in a stable order),
-    or - for stdin. Exit code: 0 no finding at or above --fail-on, 1 findings, 2 bad input.
+    PATH is a capture file (plain or .gz), a HAR file, a mitmproxy flow file, a pasted log, a
+    directory (read recursively, in a stable order), or - for stdin. Exit code: 0 no finding at
+    or above --fail-on, 1 findings, 2 bad input or unknown rule name.
 
     \b
     Examples:
       rtscope analyze captures/
       rtscope analyze cap.jsonl --format json --fail-on warning
       rtscope analyze forum-post.txt --ignore missing-ack,rate-limit-low
+      rtscope analyze session.har flows.mitm --select text-only-response --fail-on never
+      pbpaste | rtscope analyze -                     # events pasted from a forum post
     """
     debug = debug or bool((ctx.obj or {}).get("debug"))
     chosen, skipped = _names(select), _names(ignore)

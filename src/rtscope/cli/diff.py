@@ -28,6 +28,12 @@ def command(
     Delta runs are collapsed and ids normalized, then each side is aligned and every difference
     of event types, modalities, content types, statuses and findings is listed, the first one
     first. Exit code 0: equivalent; 1: they diverge; 2: bad input.
+
+    \b
+    Examples:
+      rtscope diff cap.jsonl replays/cap-20261121T101500Z/original-1.jsonl
+      rtscope diff a.jsonl b.jsonl --side server --limit 5
+      rtscope diff a.jsonl b.jsonl --conn-a 1 --conn-b 2 --format json
     """
     from ..replay.diff import diff_records, format_diff
     from ..replay.recording import load_recording

@@ -128,7 +128,11 @@ Examples:
 def command(files: tuple[str, ...], output: str) -> None:
     """Convert HAR files (Chrome, mitmproxy, HTTP Toolkit, Playwright), mitmproxy flow files and
     pasted logs (JSON, Python or JavaScript objects, YAML) into one capture, so every command
-    works on them. FILE may be '-' for standard input."""
+    works on them. FILE may be '-' for standard input.
+
+    Exit codes: 0 written (parts that could not be read are skipped with a warning), 2 unreadable
+    input or an output that exists or cannot be created.
+    """
     inputs: list[tuple[str | os.PathLike[str] | IO[bytes], str]] = [
         (sys.stdin.buffer, "<stdin>") if name == "-" else (name, name) for name in files
     ]

@@ -57,6 +57,11 @@ def command(
     Examples:
       rtscope replay cap.jsonl --target ws://127.0.0.1:8800/v1/realtime
       rtscope replay cap.jsonl --target ws://127.0.0.1:8800 --repeat 5 --timing original,ack
+      rtscope replay cap.jsonl --target wss://api.openai.com/v1/realtime --conn 2 --speed 2
+      rtscope replay cap.jsonl --target ws://127.0.0.1:8800 --format json --out runs/
+
+    Exit codes: 0 every run finished (findings are in the table), 2 bad capture or option,
+    3 the target could not be reached.
     """
     from ..replay.client import build_headers
     from ..replay.plan import parse_timings

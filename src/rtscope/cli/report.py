@@ -113,6 +113,9 @@ def command(
     """Write a self-contained HTML report of CAPTURE(s): findings, session config over time, a
     timeline of both directions with responses colored by outcome, turn latency, audio players
     and every event's JSON. The page makes no network request; send it with a bug report.
+
+    Exit codes: 0 written (findings do not change it), 2 unreadable or empty input, or the
+    output cannot be written.
     """
     readers: list[Source] = []
     if "-" in captures:

@@ -21,6 +21,8 @@ def command(name: str | None, as_markdown: bool) -> None:
       rtscope rules
       rtscope rules text-only-response
       rtscope rules --markdown > docs/rules.md
+
+    Exit codes: 0 printed, 2 unknown rule name.
     """
     if as_markdown:
         click.echo(markdown(), nl=False)

@@ -66,6 +66,8 @@ def command(
     Each line gives the seconds since the connection opened, the direction (→ client to server,
     ← server to client), the event type and what matters in it. Runs of deltas collapse into one
     line; findings of the analyzers appear under the message that shows them.
+
+    Exit codes: 0 printed, 2 unreadable or empty capture, or no such --conn.
     """
     globs = [g.strip() for spec in types for g in spec.split(",") if g.strip()]
     if capture == "-":
