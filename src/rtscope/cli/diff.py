@@ -18,7 +18,7 @@ __all__ = ["command"]
 @click.option("--side", type=click.Choice(["both", "client", "server"]), default="both",
               show_default=True, help="Which messages to compare.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)  # fmt: skip
+              show_default=True, help="Output format.")  # fmt: skip
 @click.option("--limit", type=int, default=20, show_default=True, help="Differences shown.")
 def command(
     a: str, b: str, conn_a: str | None, conn_b: str | None, side: str, fmt: str, limit: int

@@ -35,7 +35,7 @@ def parse_header(value: str) -> tuple[str, str]:
               show_default=True, help="Where each run's capture goes.")  # fmt: skip
 @click.option("--header", "headers", multiple=True, help='"Name: value" (repeatable).')
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)  # fmt: skip
+              show_default=True, help="Output format.")  # fmt: skip
 def command(
     capture: str,
     target: str,
