@@ -86,6 +86,20 @@ def test_piped_stderr_gets_no_bar_and_no_escape_codes(tmp_path: Path, big_captur
     assert "\x1b[" not in done.stderr
 
 
+@pytest.mark.parametrize("command", ["import", "export", "report", "show"])
+def test_other_commands_draw_nothing_on_a_piped_stderr(tmp_path: Path, command: str) -> None:
+    args = {
+        "import": ["import", str(AUDIO), "-o", str(tmp_path / "i.jsonl")],
+        "export": ["export", str(AUDIO), "--har", str(tmp_path / "a.har")],
+        "report": ["report", str(AUDIO), "-o", str(tmp_path / "r.html")],
+        "show": ["show", str(AUDIO)],
+    }[command]
+    done = rtscope(*args, progress=None)
+    assert done.returncode == 0, done.stderr
+    assert BAR not in done.stderr
+    assert "\x1b[" not in done.stderr
+
+
 def test_a_real_terminal_on_stderr_gets_the_bar_without_forcing(big_capture: Path) -> None:
     master, slave = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "RTSCOPE_PROGRESS"}
