@@ -38,6 +38,7 @@ soak: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m rtscope rules --markdown > docs/rules.md
+	$(PY) scripts/gen_cli_docs.py > docs/cli.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache build dist

@@ -109,6 +109,26 @@ def test_unknown_rule_is_a_usage_error(capsys):
     assert code == 2 and "nope" in err
 
 
+@pytest.mark.parametrize("option", ["--select", "--ignore"])
+def test_unknown_rule_is_one_line_naming_the_known_rules(capsys, option):
+    code, out, err = run(capsys, *SEED_FILES, option, "text-only-response,nope,nada")
+    assert code == 2 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith(f"rtscope: {option}: unknown rules nope, nada (known rules: ")
+    # the known names are the registry's (checked against a few from docs/rules.md by hand)
+    for known in ("abnormal-close", "text-only-response", "sent-before-session-created"):
+        assert known in line
+    assert "Traceback" not in err and "Usage:" not in err
+
+
+def test_fail_on_counts_findings_at_or_above_the_threshold(capsys):
+    beta = str(CAPTURES / "beta-commit-short.jsonl")  # beta-api warning, commit-too-short warning
+    assert run(capsys, beta, "--fail-on", "error")[0] == 0
+    assert run(capsys, beta, "--fail-on", "warning")[0] == 1
+    assert run(capsys, beta, "--fail-on", "info")[0] == 1  # a warning is above info
+    assert run(capsys, beta, "--fail-on", "never")[0] == 0
+
+
 def test_bad_input_is_one_line_and_the_rest_is_still_analyzed(capsys, tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"type": "session.update", "session": {}}\n{not json\n{"type":"error"}\n')

@@ -40,6 +40,13 @@ def test_unknown_rule_exits_2(capsys):
     assert code == 2 and "no-such-rule" in err
 
 
+def test_unknown_rule_is_one_line_naming_the_known_rules(capsys):
+    code, _, err = run(capsys, "no-such-rule")
+    (line,) = err.splitlines()
+    assert line.startswith("rtscope: no-such-rule: no such rule (known rules: abnormal-close, ")
+    assert "text-only-response" in line
+
+
 def test_markdown_is_what_docs_rules_md_holds(capsys):
     code, out, _ = run(capsys, "--markdown")
     assert code == 0 and out == DOCS.read_text(encoding="utf-8")

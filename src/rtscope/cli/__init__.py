@@ -81,10 +81,18 @@ def _unavailable(name: str, help_text: str) -> click.Command:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="""\b
 Examples:
-  rtscope record                         # proxy on ws://127.0.0.1:8765 → api.openai.com
+  rtscope record --live                  # proxy on ws://127.0.0.1:8765 → api.openai.com
   rtscope analyze captures/              # findings for every capture in a directory
-  rtscope show captures/2026*.jsonl      # a timeline of one session
-  rtscope replay cap.jsonl --target ws://127.0.0.1:8765/v1/realtime --repeat 5
+  rtscope analyze forum-post.txt         # or for events pasted from a log or a forum post
+  rtscope show cap.jsonl                 # a timeline of one session
+  rtscope report cap.jsonl -o bug.html   # one HTML file to attach to a bug report
+  rtscope replay cap.jsonl --target ws://127.0.0.1:8800/v1/realtime --repeat 5
+  rtscope demo                           # all of it, offline, against the simulator
+  rtscope analyze --help                 # every command has its own help and examples
+
+\b
+Exit codes: 0 ok, 1 findings (analyze) or divergence (diff), 2 bad input or usage,
+3 runtime failure (port taken, server unreachable), 130 interrupted.
 """,
 )
 @click.version_option(__version__, prog_name="rtscope")

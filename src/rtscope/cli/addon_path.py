@@ -18,10 +18,12 @@ def script_path() -> str:
 
 @click.command("addon-path")
 def command() -> None:
-    """Print the path of the recorder's mitmproxy script.
+    """Print the path of the recorder's mitmproxy script, to record from your own mitmproxy.
 
     \b
-    mitmdump -s "$(rtscope addon-path)" --mode reverse:https://api.openai.com@8765 \\
-        --set rtscope_dir=captures
+    Examples:
+      rtscope addon-path
+      mitmdump -s "$(rtscope addon-path)" --mode reverse:https://api.openai.com@8765 \\
+          --set rtscope_dir=captures
     """
     click.echo(script_path())

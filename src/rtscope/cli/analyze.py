@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import click
 import orjson
 
-from ..analyzers import Severity, analyze, select_rules
+from ..analyzers import Severity, analyze
 from ..analyzers.output import InputResult, json_document, text_report
 from ..capture.sources import open_source
-from ..errors import CaptureError
+from ..errors import CaptureError, InputError
+from ..report.progress import Bar, byte_progress, counted_input, total_size
 
 #: files picked up when a directory is given (anything else in it is left alone)
 INPUT_SUFFIXES = (
@@ -84,19 +86,29 @@ class _Counter:
 
 
 def run(
-    paths: list[str], select: list[str] | None, ignore: list[str] | None, debug: bool
+    paths: list[str],
+    select: list[str] | None,
+    ignore: list[str] | None,
+    debug: bool,
+    bar: Bar | None = None,
 ) -> tuple[list[InputResult], list[str]]:
-    """Analyze every input; returns the results and the one-line errors of unreadable inputs."""
+    """Analyze every input; returns the results and the one-line errors of unreadable inputs.
+
+    ``bar`` (from :func:`rtscope.report.progress.byte_progress`) moves with the bytes read.
+    """
     results: list[InputResult] = []
     errors: list[str] = []
+    bar = bar or Bar()
     for path in paths:
-        source: Any = sys.stdin.buffer if path == "-" else path
         name = "<stdin>" if path == "-" else path
         result = InputResult(name)
+        bar.describe(name)
         try:
-            reader = open_source(source, name)
-            counter = _Counter(reader)
-            result.findings = analyze(counter, select=select, ignore=ignore)
+            with counted_input(path, bar) if path != "-" else nullcontext(sys.stdin.buffer) as src:
+                source: Any = src
+                reader = open_source(source, name)
+                counter = _Counter(reader)
+                result.findings = analyze(counter, select=select, ignore=ignore)
         except CaptureError as exc:
             if debug:
                 raise
@@ -109,6 +121,21 @@ def run(
         result.problems = [str(p) for p in getattr(reader, "problems", [])]
         results.append(result)
     return results, errors
+
+
+def check_rule_names(select: list[str] | None, ignore: list[str] | None) -> None:
+    """One line, exit 2, naming the known rules, for an unknown name in --select / --ignore."""
+    from ..analyzers.registry import all_rules
+
+    known = sorted(r.name for r in all_rules())
+    for option, names in (("--select", select), ("--ignore", ignore)):
+        unknown = [n for n in names or () if n not in known]
+        if unknown:
+            raise InputError(
+                option,
+                f"unknown rule{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+                hint="known rules: " + ", ".join(known),
+            )
 
 
 @click.command("analyze")
@@ -143,25 +170,27 @@ def command(
 ) -> int:
     """Find protocol problems in captures, HAR files, flows or pasted logs.
 
-    PATH is a capture file (plain or .gz), a directory (read recursively, in a stable order),
-    or - for stdin. Exit code: 0 no finding at or above --fail-on, 1 findings, 2 bad input.
+    PATH is a capture file (plain or .gz), a HAR file, a mitmproxy flow file, a pasted log, a
+    directory (read recursively, in a stable order), or - for stdin. Exit code: 0 no finding at
+    or above --fail-on, 1 findings, 2 bad input or unknown rule name.
 
     \b
     Examples:
       rtscope analyze captures/
       rtscope analyze cap.jsonl --format json --fail-on warning
       rtscope analyze forum-post.txt --ignore missing-ack,rate-limit-low
+      rtscope analyze session.har flows.mitm --select text-only-response --fail-on never
+      pbpaste | rtscope analyze -                     # events pasted from a forum post
     """
     debug = debug or bool((ctx.obj or {}).get("debug"))
     chosen, skipped = _names(select), _names(ignore)
-    try:
-        select_rules(chosen, skipped)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--select/--ignore") from None
+    check_rule_names(chosen, skipped)
     files = expand(paths)
     if not files:
         raise click.BadParameter("no capture files found", param_hint="PATH")
-    results, errors = run(files, chosen, skipped, debug)
+    sizes = total_size([f for f in files if f != "-"])
+    with byte_progress(sizes if "-" not in files else None, description="analyzing") as bar:
+        results, errors = run(files, chosen, skipped, debug, bar)
     for res in results:
         for problem in res.problems:
             click.echo(f"rtscope: {problem}", err=True)

@@ -110,8 +110,11 @@ def command(out_dir: str, repeat: int) -> None:
     """Run the end-to-end demo offline: simulator, recorder, openai-SDK client, analyze, replay.
 
     \b
-    Example:
-      rtscope demo --out /tmp/rtscope-demo
+    Examples:
+      rtscope demo                                    # everything under demo-out/
+      rtscope demo --out /tmp/rtscope-demo --repeat 3
+
+    Exit codes: 0 the demo ran through, 3 a step failed (its log is named).
     """
     from ..replay.demo_client import run_demo_session
 

@@ -18,7 +18,7 @@ __all__ = ["command"]
 @click.option("--side", type=click.Choice(["both", "client", "server"]), default="both",
               show_default=True, help="Which messages to compare.")  # fmt: skip
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)  # fmt: skip
+              show_default=True, help="Output format.")  # fmt: skip
 @click.option("--limit", type=int, default=20, show_default=True, help="Differences shown.")
 def command(
     a: str, b: str, conn_a: str | None, conn_b: str | None, side: str, fmt: str, limit: int
@@ -28,6 +28,12 @@ def command(
     Delta runs are collapsed and ids normalized, then each side is aligned and every difference
     of event types, modalities, content types, statuses and findings is listed, the first one
     first. Exit code 0: equivalent; 1: they diverge; 2: bad input.
+
+    \b
+    Examples:
+      rtscope diff cap.jsonl replays/cap-20261121T101500Z/original-1.jsonl
+      rtscope diff a.jsonl b.jsonl --side server --limit 5
+      rtscope diff a.jsonl b.jsonl --conn-a 1 --conn-b 2 --format json
     """
     from ..replay.diff import diff_records, format_diff
     from ..replay.recording import load_recording

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO
 
 import click
 
@@ -12,15 +11,27 @@ from ..capture.codec import Record
 from ..capture.sources import open_source
 from ..errors import InputError
 from ..report.har import header_time, write_har
+from ..report.progress import byte_progress, counted_input, total_size, track
 from ..report.wav import export_wav
 
 __all__ = ["command"]
 
 
+#: records between two moves of the bar while writing
+EVERY = 500
+
+
 def _records(capture: str) -> tuple[list[Record], list[str], float | None]:
-    source: str | IO[bytes] = sys.stdin.buffer if capture == "-" else capture
-    reader = open_source(source, "<stdin>" if capture == "-" else capture)
-    records = list(reader)
+    if capture == "-":
+        reader = open_source(sys.stdin.buffer, "<stdin>")
+        records = list(reader)
+    else:
+        with (
+            byte_progress(total_size([capture]), f"reading {capture}") as bar,
+            counted_input(capture, bar) as source,
+        ):
+            reader = open_source(source, capture)
+            records = list(reader)
     return records, [str(problem) for problem in reader.problems], header_time(reader.header)
 
 
@@ -49,7 +60,10 @@ Examples:
 def command(capture: str, har_path: str | None, wav_dir: str | None) -> None:
     """Export a capture (or any input rtscope reads) as HAR, with its WebSocket messages, and/or
     as WAV files: the user's input audio per connection and each assistant audio item, named by
-    connection and item id (pcm16 as recorded, G.711 decoded to pcm16)."""
+    connection and item id (pcm16 as recorded, G.711 decoded to pcm16).
+
+    Exit codes: 0 written, 2 unreadable input, nothing to do, or an output that cannot be written.
+    """
     if not har_path and not wav_dir:
         raise click.UsageError("nothing to do: give --har FILE and/or --wav DIR")
     records, warnings, created = _records(capture)
@@ -60,7 +74,9 @@ def command(capture: str, har_path: str | None, wav_dir: str | None) -> None:
             summary = write_har(records, sys.stdout.buffer, created)
         else:
             try:
-                summary = write_har(records, har_path, created)
+                summary = write_har(
+                    track(records, description="writing HAR", every=EVERY), har_path, created
+                )
             except OSError as exc:
                 raise InputError(har_path, f"cannot write: {exc.strerror}") from None
         note = f", {summary.untimed} without a time" if summary.untimed else ""
@@ -71,7 +87,7 @@ def command(capture: str, har_path: str | None, wav_dir: str | None) -> None:
         )
     if wav_dir:
         try:
-            result = export_wav(records, wav_dir)
+            result = export_wav(track(records, description="writing WAV", every=EVERY), wav_dir)
         except OSError as exc:
             raise InputError(wav_dir, f"cannot write: {exc.strerror}") from None
         if result.written:

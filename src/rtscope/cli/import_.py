@@ -13,6 +13,7 @@ from ..capture.codec import Record
 from ..capture.sources import open_source
 from ..capture.writer import CaptureWriter
 from ..errors import InputError
+from ..report.progress import Bar, byte_progress, counted_input, total_size
 
 __all__ = ["command", "import_files"]
 
@@ -20,12 +21,33 @@ __all__ = ["command", "import_files"]
 def import_files(
     inputs: list[tuple[str | os.PathLike[str] | IO[bytes], str]],
     output: str | os.PathLike[str],
+    bar: Bar | None = None,
 ) -> tuple[int, int, list[str]]:
     """Convert ``inputs`` ((source, name) pairs) into one capture at ``output``.
 
     Returns (connections, messages, warnings). Connection ids that repeat across inputs get a
     ``.N`` suffix. On bad input the partial output is removed and the CaptureError re-raised.
+    ``bar`` (from :func:`rtscope.report.progress.byte_progress`) moves with the bytes read.
     """
+    bar = bar or Bar()
+    with contextlib.ExitStack() as stack:
+        counted = [
+            (
+                stack.enter_context(counted_input(source, bar))
+                if isinstance(source, str | os.PathLike)
+                else source,
+                name,
+            )
+            for source, name in inputs
+        ]
+        return _import(counted, output, bar)
+
+
+def _import(
+    inputs: list[tuple[str | os.PathLike[str] | IO[bytes], str]],
+    output: str | os.PathLike[str],
+    bar: Bar,
+) -> tuple[int, int, list[str]]:
     readers = [open_source(source, name) for source, name in inputs]  # sniffs; reads nothing more
     kinds = [getattr(reader, "kind", "capture") for reader in readers]
     try:
@@ -50,6 +72,7 @@ def import_files(
     warnings: list[str] = []
     try:
         for number, reader in enumerate(readers, 1):
+            bar.describe(reader.name)
             renamed: dict[str, str] = {}
             for record in reader:
                 record = _rename(record, renamed, used, number)
@@ -105,11 +128,17 @@ Examples:
 def command(files: tuple[str, ...], output: str) -> None:
     """Convert HAR files (Chrome, mitmproxy, HTTP Toolkit, Playwright), mitmproxy flow files and
     pasted logs (JSON, Python or JavaScript objects, YAML) into one capture, so every command
-    works on them. FILE may be '-' for standard input."""
+    works on them. FILE may be '-' for standard input.
+
+    Exit codes: 0 written (parts that could not be read are skipped with a warning), 2 unreadable
+    input or an output that exists or cannot be created.
+    """
     inputs: list[tuple[str | os.PathLike[str] | IO[bytes], str]] = [
         (sys.stdin.buffer, "<stdin>") if name == "-" else (name, name) for name in files
     ]
-    conns, messages, warnings = import_files(inputs, output)
+    paths = [name for name in files if name != "-"]
+    with byte_progress(total_size(paths) if len(paths) == len(files) else None, "importing") as bar:
+        conns, messages, warnings = import_files(inputs, output, bar)
     for warning in warnings:
         click.echo(f"rtscope: warning: {warning}", err=True)
     click.echo(

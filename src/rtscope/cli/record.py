@@ -107,6 +107,17 @@ def command(
     \b
     Point your app at the proxy instead of the API, e.g. with the openai Python SDK:
       AsyncOpenAI(websocket_base_url="ws://127.0.0.1:8765/v1")
+
+    \b
+    Examples:
+      rtscope record                                  # ws://127.0.0.1:8765 → api.openai.com
+      rtscope record --live --out captures/           # print findings as they happen
+      rtscope record --upstream https://my-resource.openai.azure.com --listen 127.0.0.1:8766
+      rtscope record --upstream ws://127.0.0.1:8800   # in front of 'rtscope serve --simulate'
+      rtscope record --audio drop --file shared.jsonl # one file, audio as size + sha256
+      rtscope record --mode regular                   # HTTPS_PROXY=http://127.0.0.1:8765
+
+    Exit codes: 0 stopped with Ctrl-C, 2 bad option or output directory, 3 cannot listen.
     """
     from ..proxy.master import RecordConfig, ca_cert_path, parse_listen, proxy_mode
 

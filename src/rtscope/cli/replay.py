@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 import orjson
 
 from ..errors import InputError
+from ..report.progress import Bar, steps
 
 __all__ = ["command", "parse_header"]
 
@@ -33,7 +35,7 @@ def parse_header(value: str) -> tuple[str, str]:
               show_default=True, help="Where each run's capture goes.")  # fmt: skip
 @click.option("--header", "headers", multiple=True, help='"Name: value" (repeatable).')
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)  # fmt: skip
+              show_default=True, help="Output format.")  # fmt: skip
 def command(
     capture: str,
     target: str,
@@ -55,6 +57,11 @@ def command(
     Examples:
       rtscope replay cap.jsonl --target ws://127.0.0.1:8800/v1/realtime
       rtscope replay cap.jsonl --target ws://127.0.0.1:8800 --repeat 5 --timing original,ack
+      rtscope replay cap.jsonl --target wss://api.openai.com/v1/realtime --conn 2 --speed 2
+      rtscope replay cap.jsonl --target ws://127.0.0.1:8800 --format json --out runs/
+
+    Exit codes: 0 every run finished (findings are in the table), 2 bad capture or option,
+    3 the target could not be reached.
     """
     from ..replay.client import build_headers
     from ..replay.plan import parse_timings
@@ -73,22 +80,27 @@ def command(
     recording = load_recording(capture, conn)
     analyzer = load_analyzer()
 
-    def say(line: str) -> None:
-        click.echo(line, err=fmt == "json")
+    runs = len(timings) * repeat
+    # A bar counting runs when there are several (each run lasts as long as the session did).
+    with steps(runs, "replaying") if runs > 1 else nullcontext(Bar()) as bar:
 
-    report = asyncio.run(
-        run(
-            recording,
-            target,
-            Path(out_dir),
-            timings=timings,
-            repeat=repeat,
-            speed=speed,
-            headers=build_headers(recording, extra),
-            analyzer=analyzer,
-            progress=say,
+        def say(line: str) -> None:
+            click.echo(line, err=fmt == "json")
+            bar()
+
+        report = asyncio.run(
+            run(
+                recording,
+                target,
+                Path(out_dir),
+                timings=timings,
+                repeat=repeat,
+                speed=speed,
+                headers=build_headers(recording, extra),
+                analyzer=analyzer,
+                progress=say,
+            )
         )
-    )
     if fmt == "json":
         click.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode())
     else:

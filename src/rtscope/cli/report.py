@@ -5,19 +5,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
 
 from ..analyzers.findings import Finding
 from ..capture.codec import Record
-from ..capture.sources import open_source
+from ..capture.sources import Source, open_source
 from ..errors import InputError
 from ..report.analysis import analyzers_available, find_issues
 from ..report.html import render_html
 from ..report.model import DEFAULT_MAX_AUDIO_S, DEFAULT_MAX_EVENTS, build_report
-from ..report.progress import track
+from ..report.progress import Bar, byte_progress, counted_input, total_size
 
 
 def _expand(paths: tuple[str, ...]) -> list[str]:
@@ -34,16 +34,31 @@ def _expand(paths: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _findings(paths: list[str]) -> list[Finding]:
+def _findings(paths: list[str], bar: Bar) -> list[Finding]:
     """The analyzers' findings for each file; with several files, ``conn`` is ``file#conn``."""
     out: list[Finding] = []
     several = len(paths) > 1
-    for path in track(paths, description="analyzing"):
-        for f in find_issues(open_source(path)):
+    for path in paths:
+        bar.describe(f"analyzing {path}")
+        with counted_input(path, bar) as source:
+            found = find_issues(open_source(source, path))
+        for f in found:
             if several:
                 f = dataclasses.replace(f, conn=f"{path}#{f.conn}")
             out.append(f)
     return out
+
+
+def _sources(
+    paths: list[str], bar: Bar, readers: list[Source]
+) -> Iterator[tuple[str, Iterator[Record]]]:
+    """Each file's records, read lazily (one file open at a time); ``readers`` collects them."""
+    for path in paths:
+        bar.describe(f"reading {path}")
+        with counted_input(path, bar) as source:
+            reader = open_source(source, path)
+            readers.append(reader)
+            yield reader.name, iter(reader)
 
 
 @click.command(
@@ -98,7 +113,11 @@ def command(
     """Write a self-contained HTML report of CAPTURE(s): findings, session config over time, a
     timeline of both directions with responses colored by outcome, turn latency, audio players
     and every event's JSON. The page makes no network request; send it with a bug report.
+
+    Exit codes: 0 written (findings do not change it), 2 unreadable or empty input, or the
+    output cannot be written.
     """
+    readers: list[Source] = []
     if "-" in captures:
         if len(captures) > 1:
             raise InputError("-", "standard input cannot be mixed with files", hint="pass one")
@@ -106,14 +125,25 @@ def command(
         stdin = open_source(sys.stdin.buffer, "<stdin>")
         records = list(stdin)
         findings = find_issues(records) if run_analyzers else []
-        readers = [stdin]
+        readers.append(stdin)
         sources: Iterable[tuple[str, Iterable[Record]]] = [(stdin.name, records)]
+        report = build_report(
+            sources, findings, max_events=max_events, max_audio_s=max_audio_seconds
+        )
     else:
         paths = _expand(captures)
-        findings = _findings(paths) if run_analyzers and analyzers_available() else []
-        readers = [open_source(p) for p in paths]
-        sources = ((r.name, iter(r)) for r in track(readers, description="reading"))
-    report = build_report(sources, findings, max_events=max_events, max_audio_s=max_audio_seconds)
+        analyzing = run_analyzers and analyzers_available()
+        size = total_size(paths)
+        # A byte-based bar over both passes: the analyzers' and the report's.
+        total = size * (2 if analyzing else 1) if size is not None else None
+        with byte_progress(total, "reading") as bar:
+            findings = _findings(paths, bar) if analyzing else []
+            report = build_report(
+                _sources(paths, bar, readers),
+                findings,
+                max_events=max_events,
+                max_audio_s=max_audio_seconds,
+            )
     for reader in readers:
         report.problems.extend(str(p) for p in reader.problems)
     if report.events_total == 0:

@@ -6,6 +6,7 @@ import click
 
 from ..analyzers.docs import listing, markdown, rule_doc
 from ..analyzers.registry import get_rule
+from ..errors import InputError
 
 
 @click.command("rules")
@@ -21,6 +22,8 @@ def command(name: str | None, as_markdown: bool) -> None:
       rtscope rules
       rtscope rules text-only-response
       rtscope rules --markdown > docs/rules.md
+
+    Exit codes: 0 printed, 2 unknown rule name.
     """
     if as_markdown:
         click.echo(markdown(), nl=False)
@@ -30,7 +33,10 @@ def command(name: str | None, as_markdown: bool) -> None:
         return
     try:
         rule = get_rule(name)
-    except KeyError as exc:
-        raise click.BadParameter(str(exc.args[0]), param_hint="NAME") from None
+    except KeyError:
+        from ..analyzers.registry import all_rules
+
+        known = ", ".join(sorted(r.name for r in all_rules()))
+        raise InputError(name, "no such rule", hint=f"known rules: {known}") from None
     click.echo(f"{rule.name} (default severity: {rule.severity.label})\n")
     click.echo(rule_doc(rule))

@@ -92,7 +92,12 @@ def command(
     \b
     Examples:
       rtscope serve cap.jsonl --listen 127.0.0.1:8800 --strict
+      rtscope serve cap.jsonl --conn 2 --speed 4      # the second connection, 4× faster
       rtscope serve --simulate --scenario modality-race --listen 127.0.0.1:0
+      rtscope serve --simulate --scenario session-expiry --expiry-seconds 2 --seed 1
+      rtscope serve --list-scenarios
+
+    Exit codes: 0 stopped with Ctrl-C, 2 bad capture or option, 3 cannot listen.
     """
     from ..replay.sim import SCENARIOS, SimOptions, simulator_factory
 

@@ -11,7 +11,7 @@ from ..capture.codec import Record
 from ..capture.sources import open_source
 from ..errors import InputError
 from ..report.analysis import analyzers_available, find_issues
-from ..report.progress import track
+from ..report.progress import byte_progress, counted_input, total_size
 from ..report.terminal import TimelinePrinter
 from ..report.timeline import timeline
 
@@ -66,6 +66,8 @@ def command(
     Each line gives the seconds since the connection opened, the direction (→ client to server,
     ← server to client), the event type and what matters in it. Runs of deltas collapse into one
     line; findings of the analyzers appear under the message that shows them.
+
+    Exit codes: 0 printed, 2 unreadable or empty capture, or no such --conn.
     """
     globs = [g.strip() for spec in types for g in spec.split(",") if g.strip()]
     if capture == "-":
@@ -78,7 +80,11 @@ def command(
         found = []
         if findings and analyzers_available():
             # A bar on a terminal's stderr while the analyzers read a long capture.
-            found = find_issues(track(open_source(capture), description="analyzing"))
+            with (
+                byte_progress(total_size([capture]), "analyzing") as bar,
+                counted_input(capture, bar) as counted,
+            ):
+                found = find_issues(open_source(counted, capture))
         source = open_source(capture)
         display = iter(source)
     seen_conns: set[str] = set()
