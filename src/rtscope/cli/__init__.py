@@ -113,6 +113,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except click.exceptions.Abort:
         click.echo("rtscope: interrupted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        # One line, like every other bad input: what is wrong, then where to look.
+        where = exc.ctx.command_path if exc.ctx is not None else "rtscope"
+        message = " ".join(exc.format_message().split())
+        click.echo(f"rtscope: {message} (see '{where} --help')", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
