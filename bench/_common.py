@@ -283,6 +283,7 @@ class Proxies:
 
 
 def start_proxies(cands: list[Candidate], work: Path) -> Proxies:
+    work.mkdir(parents=True, exist_ok=True)
     server = start_server(work)
     proxies = Proxies(server)
     try:
