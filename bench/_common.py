@@ -230,7 +230,7 @@ def record_available() -> tuple[bool, str]:
         done = _rtscope("record", "--help")
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
-    text = done.stdout + done.stderr
+    text = " ".join((done.stdout + done.stderr).split())
     if done.returncode != 0 or "not available" in text:
         return False, "`rtscope record` is not in this build (branch proxy not merged)"
     if "--upstream" not in text:
