@@ -440,7 +440,7 @@ def _session_config() -> dict[str, Any]:
 
 
 def lines(target_bytes: int, seed: int = 6) -> Iterator[bytes]:
-    """Lines of a capture of at least ``target_bytes`` bytes (ends on a whole session)."""
+    """Lines of a capture of at least ``target_bytes`` bytes (ends after a whole turn, ~0.5 MB)."""
     s = _Session(random.Random(seed))
     s.header()
     s.start()
