@@ -1,0 +1,162 @@
+"""``rtscope record``: a recording proxy in front of a Realtime API server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import os
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from ..capture.writer import ensure_private_dir
+from ..errors import InputError
+
+__all__ = ["command", "check_out_dir"]
+
+
+def check_out_dir(out: Path) -> Path:
+    """Create ``out`` (0700) and prove a file can be created in it, before listening."""
+    try:
+        directory = ensure_private_dir(out)
+        if not directory.is_dir():
+            raise NotADirectoryError(20, "Not a directory")
+        probe = directory / f".rtscope-probe-{os.getpid()}"
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(
+            str(out), f"output directory is not writable: {reason}", hint="choose another --out"
+        ) from None
+    return directory
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("record")
+@click.option(
+    "--upstream",
+    default="https://api.openai.com",
+    show_default=True,
+    help="Server to forward to: https/http/wss/ws://host[:port] (Azure, another provider, local).",
+)
+@click.option(
+    "--listen",
+    "listen",
+    default="127.0.0.1:8765",
+    show_default=True,
+    help="HOST:PORT to listen on (port 0: any free port).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("captures"),
+    show_default=True,
+    help="Directory for capture files (created 0700).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["reverse", "regular"]),
+    default="reverse",
+    show_default=True,
+    help="reverse: apps change their base URL; regular: an HTTPS_PROXY with mitmproxy's CA.",
+)
+@click.option(
+    "--audio",
+    type=click.Choice(["keep", "drop"]),
+    default="keep",
+    show_default=True,
+    help="drop: store audio as size + sha256 (shareable, not replayable).",
+)
+@click.option("--tls", is_flag=True, help="Advertise wss:// (TLS with a cert from mitmproxy's CA).")
+@click.option("--live", is_flag=True, help="Run the analyzers live and print findings.")
+@click.option("--file", "single_file", default="", help="Write all connections to this one file.")
+@click.option(
+    "--confdir",
+    default="~/.mitmproxy",
+    show_default=True,
+    help="mitmproxy's configuration directory (its CA lives there).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No per-connection summary lines.")
+def command(
+    upstream: str,
+    listen: str,
+    out: Path,
+    mode: str,
+    audio: str,
+    tls: bool,
+    live: bool,
+    single_file: str,
+    confdir: str,
+    quiet: bool,
+) -> None:
+    """Run a recording proxy: every WebSocket connection becomes a capture file.
+
+    \b
+    Point your app at the proxy instead of the API, e.g. with the openai Python SDK:
+      AsyncOpenAI(websocket_base_url="ws://127.0.0.1:8765/v1")
+    """
+    from ..proxy.master import RecordConfig, ca_cert_path, parse_listen, proxy_mode
+
+    host, port = parse_listen(listen)
+    proxy_mode(mode, upstream)  # type: ignore[arg-type]  # bad --upstream: one line, exit 2, before anything else
+    check_out_dir(out)
+    config = RecordConfig(
+        upstream=upstream,
+        listen_host=host,
+        listen_port=port,
+        out=out,
+        mode=mode,  # type: ignore[arg-type]
+        audio=audio,  # type: ignore[arg-type]
+        live=live,
+        quiet=quiet,
+        single_file=single_file,
+        confdir=confdir,
+    )
+    if not _is_loopback(host):
+        click.echo(
+            f"rtscope: WARNING: listening on {host}, not 127.0.0.1: others on the network can "
+            "use this proxy and reach what it records",
+            err=True,
+        )
+    asyncio.run(_serve(config, tls, ca_cert_path(confdir)))
+
+
+async def _serve(config: object, tls: bool, ca: Path) -> None:
+    from ..proxy.master import RecordConfig, RecordProxy
+
+    assert isinstance(config, RecordConfig)
+    proxy = RecordProxy(config)
+    host, port = await proxy.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, proxy.shutdown)
+    shown = f"[{host}]" if ":" in host else host
+    scheme = "wss" if tls else "ws"
+    if config.mode == "regular":
+        click.echo(f"rtscope: recording proxy (regular mode) on http://{shown}:{port}")
+        click.echo(f"  export HTTPS_PROXY=http://{shown}:{port}  and trust the CA {ca}")
+    else:
+        click.echo(f"rtscope: recording {config.upstream} on {scheme}://{shown}:{port}")
+        click.echo(f"  point your app at {scheme}://{shown}:{port}/v1 (base URL)")
+    if tls:
+        click.echo(f"  TLS certificate from mitmproxy's CA: {ca}")
+        click.echo(f"  Node:   NODE_EXTRA_CA_CERTS={ca}")
+        click.echo(f"  Python: SSL_CERT_FILE={ca}  (replaces the default trust store)")
+    click.echo(f"  captures: {config.out}/  (Ctrl-C to stop)")
+    sys.stdout.flush()
+    await proxy.wait()
+    click.echo("rtscope: stopped, captures closed")

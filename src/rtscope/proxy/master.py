@@ -1,0 +1,238 @@
+"""``rtscope record``'s proxy: mitmproxy in process with only the addons a recorder needs.
+
+mitmdump loads 36 default addons, and every hook call walks all of them. A recording reverse proxy
+needs only: ``Core`` (option checks), ``Proxyserver`` (listening, connections), ``NextLayer``
+(protocol detection), ``TlsConfig`` (certificates from mitmproxy's CA, for ``--tls`` and the
+upstream TLS), and the :class:`~rtscope.proxy.addon.Recorder`. Startup errors (port taken) are
+raised as :class:`~rtscope.errors.RecorderError` instead of mitmproxy's ``ErrorCheck`` exit.
+
+The pure part (turning flags into mitmproxy settings) is :func:`proxy_mode` and
+:func:`parse_listen`; :class:`RecordProxy` is the I/O shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TextIO
+from urllib.parse import urlsplit
+
+from ..capture.codec import AudioMode
+from ..errors import InputError, RecorderError
+from .addon import Recorder, Summary
+
+__all__ = [
+    "DEFAULT_PORT",
+    "DEFAULT_UPSTREAM",
+    "RecordConfig",
+    "RecordProxy",
+    "ca_cert_path",
+    "parse_listen",
+    "proxy_mode",
+]
+
+DEFAULT_PORT = 8765
+DEFAULT_UPSTREAM = "https://api.openai.com"
+
+_SCHEMES = {"https": "https", "wss": "https", "http": "http", "ws": "http"}
+
+
+def proxy_mode(mode: Literal["reverse", "regular"], upstream: str) -> str:
+    """mitmproxy's mode spec: ``reverse:https://host[:port]`` (ws→http, wss→https) or ``regular``.
+
+    mitmproxy's reverse spec takes no path and rejects ``ws``/``wss`` schemes.
+    """
+    if mode == "regular":
+        return "regular"
+    parts = urlsplit(upstream if "://" in upstream else f"https://{upstream}")
+    scheme = _SCHEMES.get(parts.scheme.lower())
+    if scheme is None:
+        raise InputError(
+            "--upstream", f"unsupported scheme {parts.scheme!r}", hint="use https, http, wss or ws"
+        )
+    if not parts.hostname:
+        raise InputError(
+            "--upstream", f"no host in {upstream!r}", hint="e.g. https://api.openai.com"
+        )
+    if parts.path not in ("", "/"):
+        raise InputError(
+            "--upstream",
+            f"a path is not supported ({parts.path!r})",
+            hint="give scheme://host[:port]; the app keeps its path, e.g. /v1/realtime",
+        )
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    port = f":{parts.port}" if parts.port else ""
+    return f"reverse:{scheme}://{host}{port}"
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` or ``PORT`` → (host, port); the host defaults to 127.0.0.1."""
+    host, sep, port_text = text.rpartition(":")
+    if not sep:
+        host, port_text = "", text
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise InputError("--listen", f"bad port in {text!r}", hint="use HOST:PORT") from None
+    if not 0 <= port <= 65535:
+        raise InputError("--listen", f"port {port} out of range", hint="use 1-65535 (0: any)")
+    return host, port
+
+
+def ca_cert_path(confdir: str) -> Path:
+    """The CA certificate clients must trust for ``--tls`` or ``--mode regular``."""
+    return Path(os.path.expanduser(confdir)) / "mitmproxy-ca-cert.pem"
+
+
+@dataclass
+class RecordConfig:
+    """Everything ``rtscope record`` can be told."""
+
+    upstream: str = DEFAULT_UPSTREAM
+    listen_host: str = "127.0.0.1"
+    listen_port: int = DEFAULT_PORT
+    out: Path = field(default_factory=lambda: Path("captures"))
+    mode: Literal["reverse", "regular"] = "reverse"
+    audio: AudioMode = "keep"
+    live: bool = False
+    quiet: bool = False
+    single_file: str = ""
+    idle_timeout: int = 0
+    confdir: str = "~/.mitmproxy"
+    #: Extra mitmproxy options (``ssl_insecure``, ``connection_strategy``, …).
+    mitmproxy_options: dict[str, Any] = field(default_factory=dict)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _startup_errors() -> Iterator[_Collect]:
+    handler = _Collect()
+    logger = logging.getLogger("mitmproxy")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+class RecordProxy:
+    """mitmproxy with the recorder, in the running event loop.
+
+    ``await start()`` listens and returns the address (port 0 picks a free one); ``await stop()``
+    closes every capture. ``shutdown()`` may be called from any thread or a signal handler.
+    """
+
+    def __init__(
+        self,
+        config: RecordConfig,
+        *,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+        on_summary: Callable[[Summary], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.recorder = Recorder(out=out, err=err, on_summary=on_summary)
+        self.master: Any = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def captures(self) -> Path:
+        return self.config.out
+
+    def _build(self) -> Any:
+        with warnings.catch_warnings():
+            # mitmproxy.addons imports ldap3, which trips pyasn1's DeprecationWarnings.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from mitmproxy import options
+            from mitmproxy.addons import core, next_layer, proxyserver, tlsconfig
+            from mitmproxy.master import Master
+
+        cfg = self.config
+        opts = options.Options(
+            listen_host=cfg.listen_host,
+            listen_port=cfg.listen_port,
+            mode=[proxy_mode(cfg.mode, cfg.upstream)],
+            confdir=cfg.confdir,
+        )
+        master: Any = Master(opts, with_termlog=False)
+        make_proxyserver: Any = proxyserver.Proxyserver  # mitmproxy's types are partial
+        master.addons.add(
+            core.Core(),
+            make_proxyserver(),
+            next_layer.NextLayer(),
+            tlsconfig.TlsConfig(),
+            self.recorder,
+        )
+        master.options.update(
+            rtscope_dir=str(cfg.out),
+            rtscope_audio=cfg.audio,
+            rtscope_live=cfg.live,
+            rtscope_quiet=cfg.quiet,
+            rtscope_file=cfg.single_file,
+            rtscope_idle_timeout=cfg.idle_timeout,
+            **cfg.mitmproxy_options,
+        )
+        return master
+
+    async def start(self) -> tuple[str, int]:
+        """Listen; return (host, port). Raises :class:`RecorderError` if that is impossible."""
+        from mitmproxy import exceptions
+
+        try:
+            self.master = master = self._build()
+        except exceptions.OptionsError as exc:
+            raise RecorderError(f"bad proxy settings: {exc}") from None
+        proxyserver = master.addons.get("proxyserver")
+        with _startup_errors() as errors:
+            ok = await proxyserver.setup_servers()
+            await asyncio.sleep(0)
+        if not ok or errors.messages:
+            detail = "; ".join(errors.messages) or "the proxy server did not start"
+            host, port = self.config.listen_host, self.config.listen_port
+            raise RecorderError(f"cannot listen on {host}:{port}: {detail}")
+        await master.running()
+        addrs = proxyserver.listen_addrs()
+        host, port = addrs[0][0], addrs[0][1]
+        return str(host), int(port)
+
+    async def wait(self) -> None:
+        """Until :meth:`shutdown`; then close captures (mitmproxy's ``done`` hooks)."""
+        from mitmproxy.utils import asyncio_utils
+
+        assert self.master is not None
+        with asyncio_utils.install_exception_handler(self.master._asyncio_exception_handler):
+            try:
+                await self.master.should_exit.wait()
+            finally:
+                await self.stop()
+
+    def shutdown(self) -> None:
+        """Ask the proxy to stop (thread-safe)."""
+        if self.master is not None:
+            self.master.shutdown()
+
+    async def stop(self) -> None:
+        """Stop listening and close every capture (idempotent)."""
+        master, self.master = self.master, None
+        if master is None:
+            return
+        proxyserver = master.addons.get("proxyserver")
+        try:
+            await proxyserver.servers.update([])
+        finally:
+            await master.done()
