@@ -1,0 +1,183 @@
+"""``rtscope analyze``: findings for captures, directories, HAR/flow files, pasted logs or stdin.
+
+Thin shell: expand the paths, read each input with :func:`rtscope.capture.sources.open_source`,
+run :func:`rtscope.analyzers.analyze`, print with :mod:`rtscope.analyzers.output`. An unreadable
+input is reported on stderr as one line (file, line, problem) and the others are still
+analyzed; the exit code is then 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+
+from ..analyzers import Severity, analyze, select_rules
+from ..analyzers.output import InputResult, json_document, text_report
+from ..capture.sources import open_source
+from ..errors import CaptureError
+
+#: files picked up when a directory is given (anything else in it is left alone)
+INPUT_SUFFIXES = (
+    ".jsonl",
+    ".ndjson",
+    ".gz",
+    ".json",
+    ".har",
+    ".mitm",
+    ".txt",
+    ".log",
+    ".yaml",
+    ".yml",
+)
+
+
+def expand(paths: tuple[str, ...]) -> list[str]:
+    """Files to read, in a stable order: directories recursively (sorted), ``-`` kept as is."""
+    out: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if raw != "-" and p.is_dir():
+            found = sorted(
+                str(f)
+                for f in p.rglob("*")
+                if f.is_file()
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                and f.name.lower().endswith(INPUT_SUFFIXES)
+            )
+            out += found
+        else:
+            out.append(raw)
+    return out
+
+
+def _names(values: tuple[str, ...]) -> list[str] | None:
+    names = [n.strip() for v in values for n in v.split(",") if n.strip()]
+    return names or None
+
+
+class _Counter:
+    """Counts connections and messages while records stream through."""
+
+    def __init__(self, records: Any) -> None:
+        self._records = records
+        self.conns: set[str] = set()
+        self.messages = 0
+        self.first_t: dict[str, float] = {}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for rec in self._records:
+            kind = rec.get("kind")
+            if kind in ("msg", "open", "close"):
+                conn = str(rec.get("conn", "0"))
+                self.conns.add(conn)
+                t = rec.get("t")
+                if isinstance(t, int | float) and conn not in self.first_t:
+                    self.first_t[conn] = float(t)
+                if kind == "msg":
+                    self.messages += 1
+            yield rec
+
+
+def run(
+    paths: list[str], select: list[str] | None, ignore: list[str] | None, debug: bool
+) -> tuple[list[InputResult], list[str]]:
+    """Analyze every input; returns the results and the one-line errors of unreadable inputs."""
+    results: list[InputResult] = []
+    errors: list[str] = []
+    for path in paths:
+        source: Any = sys.stdin.buffer if path == "-" else path
+        name = "<stdin>" if path == "-" else path
+        result = InputResult(name)
+        try:
+            reader = open_source(source, name)
+            counter = _Counter(reader)
+            result.findings = analyze(counter, select=select, ignore=ignore)
+        except CaptureError as exc:
+            if debug:
+                raise
+            errors.append(str(exc))
+            continue
+        result.connections = len(counter.conns)
+        result.messages = counter.messages
+        result.first_t = counter.first_t
+        result.problems = [str(p) for p in getattr(reader, "problems", [])]
+        results.append(result)
+    return results, errors
+
+
+@click.command("analyze")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--select", multiple=True, help="Only these rules (comma-separated, repeatable).")
+@click.option("--ignore", multiple=True, help="Skip these rules (comma-separated, repeatable).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "never"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding is at or above this severity.",
+)
+@click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks.")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    fmt: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    fail_on: str,
+    debug: bool,
+) -> int:
+    """Find protocol problems in captures, HAR files, flows or pasted logs.
+
+    PATH is a capture file (plain or .gz), a directory (read recursively, in a stable order),
+    or - for stdin. Exit code: 0 no finding at or above --fail-on, 1 findings, 2 bad input.
+
+    \b
+    Examples:
+      rtscope analyze captures/
+      rtscope analyze cap.jsonl --format json --fail-on warning
+      rtscope analyze forum-post.txt --ignore missing-ack,rate-limit-low
+    """
+    debug = debug or bool((ctx.obj or {}).get("debug"))
+    chosen, skipped = _names(select), _names(ignore)
+    try:
+        select_rules(chosen, skipped)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--select/--ignore") from None
+    files = expand(paths)
+    if not files:
+        raise click.BadParameter("no capture files found", param_hint="PATH")
+    results, errors = run(files, chosen, skipped, debug)
+    for res in results:
+        for problem in res.problems:
+            click.echo(f"rtscope: {problem}", err=True)
+    for err in errors:
+        click.echo(f"rtscope: {err}", err=True)
+    if fmt == "json":
+        sys.stdout.buffer.write(orjson.dumps(json_document(results), option=orjson.OPT_INDENT_2))
+        sys.stdout.buffer.write(b"\n")
+        sys.stdout.flush()
+    else:
+        from rich.console import Console
+
+        Console(width=80, highlight=False, soft_wrap=False).print(text_report(results))
+    if errors:
+        return 2
+    if fail_on == "never":
+        return 0
+    threshold = Severity.parse(fail_on)
+    failing = any(f.severity >= threshold for r in results for f in r.findings)
+    return 1 if failing else 0

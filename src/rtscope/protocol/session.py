@@ -1,0 +1,836 @@
+"""The state of one Realtime connection, tracked over capture records (sans-I/O).
+
+:class:`SessionState` is fed the records of one connection in order (:meth:`SessionState.apply`)
+and keeps what every rule needs, so no rule re-parses events:
+
+- the dialect of each event, and which dialects each side used;
+- the effective configuration: ``session.created`` overlaid by each ``session.updated`` (never the
+  client's ``session.update`` alone, which may have been refused), with its history;
+- client events waiting for their acknowledgement (table in :mod:`rtscope.protocol.acks`), and
+  errors linked to the client event that caused them (protocol notes §4);
+- conversation items, responses (created → done, parts, audio ms, status, usage), function calls;
+- the input audio buffer (ms appended since the last commit/clear), VAD state and speech spans;
+- the handshake and the close.
+
+It never raises on odd input: what does not fit is recorded in :attr:`SessionState.violations`
+(server-side ordering problems) or simply counted. Audio is counted from base64 lengths, never
+decoded. Records without ``t`` (pasted logs) leave times as ``None``.
+
+Each applied message yields a :class:`Msg` annotated with what it did (the response, item, client
+request or error it concerns), which is what rules look at.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from .acks import ACKS, ERROR_CODE_SOURCES
+from .config import bytes_per_ms, normalize_session
+from .dialect import Dialect, dialect_of
+from .events import direction_of
+
+__all__ = [
+    "ClientRequest",
+    "ConfigChange",
+    "ErrorInfo",
+    "FunctionCall",
+    "Item",
+    "Msg",
+    "Response",
+    "SessionState",
+    "SpeechSpan",
+    "Violation",
+    "b64_len",
+]
+
+#: Server events that belong to one response and carry its ``response_id``.
+_RESPONSE_EVENT_PREFIX = "response."
+_DELTA_AUDIO = frozenset({"response.audio.delta", "response.output_audio.delta"})
+_AUDIO_DONE = frozenset({"response.audio.done", "response.output_audio.done"})
+_TEXT_EVENTS = frozenset(
+    {
+        "response.text.delta",
+        "response.text.done",
+        "response.output_text.delta",
+        "response.output_text.done",
+    }
+)
+_PART_EVENTS = frozenset(
+    {
+        "response.text.delta",
+        "response.text.done",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.audio.delta",
+        "response.audio.done",
+        "response.output_audio.delta",
+        "response.output_audio.done",
+        "response.audio_transcript.delta",
+        "response.audio_transcript.done",
+        "response.output_audio_transcript.delta",
+        "response.output_audio_transcript.done",
+    }
+)
+_ITEM_ADDED = frozenset({"conversation.item.created", "conversation.item.added"})
+_TRANSCRIPTION_DONE = frozenset(
+    {
+        "conversation.item.input_audio_transcription.completed",
+        "conversation.item.input_audio_transcription.failed",
+    }
+)
+
+
+def b64_len(value: Any) -> int:
+    """Decoded byte count of base64 text (``len*3/4`` minus padding), or of a dropped-audio digest.
+
+    Captures written with ``--audio drop`` hold ``{"bytes": N, "sha256": …}`` instead of the text.
+    """
+    if isinstance(value, str):
+        n = len(value)
+        pad = 2 if value.endswith("==") else 1 if value.endswith("=") else 0
+        return max(0, n * 3 // 4 - pad)
+    if isinstance(value, dict) and isinstance(value.get("bytes"), int):
+        return int(value["bytes"])
+    return 0
+
+
+@dataclass(slots=True)
+class Msg:
+    """One message of the connection, with what the state learned from it."""
+
+    seq: int
+    t: float | None
+    frm: str
+    type: str
+    event: dict[str, Any]
+    dialect: Dialect | None = None
+    #: the client request this client event opened, or that this server event acknowledged
+    request: ClientRequest | None = None
+    response: Response | None = None
+    item: Item | None = None
+    error: ErrorInfo | None = None
+    violations: list[Violation] = field(default_factory=list)
+    #: for ``response.create``: responses in progress when it was sent
+    active_before: list[Response] = field(default_factory=list)
+    #: for ``input_audio_buffer.commit``: ms buffered when it was sent (None: unknown format)
+    buffered_ms: float | None = None
+    #: for a config change (``session.created``/``session.updated``): the change
+    config: ConfigChange | None = None
+
+
+@dataclass(slots=True)
+class ClientRequest:
+    """A client event that expects an acknowledgement (or produced an error)."""
+
+    seq: int
+    t: float | None
+    type: str
+    event: dict[str, Any]
+    event_id: str | None
+    ack_seq: int | None = None
+    ack_t: float | None = None
+    error: ErrorInfo | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.ack_seq is not None or self.error is not None
+
+
+@dataclass(slots=True)
+class ErrorInfo:
+    """An ``error`` event and the client event it was linked to (and how)."""
+
+    seq: int
+    t: float | None
+    code: str | None
+    type: str | None
+    message: str
+    param: str | None
+    event_id: str | None
+    request: ClientRequest | None = None
+    #: "event_id", "code", "param", "timing" or None (unlinked)
+    link: str | None = None
+    #: set by a rule that explains this error more specifically than ``server-error``
+    explained_by: str | None = None
+
+
+@dataclass(slots=True)
+class ConfigChange:
+    """The effective configuration after a ``session.created``/``session.updated``."""
+
+    seq: int
+    t: float | None
+    type: str
+    config: dict[str, Any]
+    changed: dict[str, Any]
+    request: ClientRequest | None = None
+
+
+@dataclass(slots=True)
+class Item:
+    """A conversation item as the server (or the client's create) described it."""
+
+    id: str | None
+    type: str | None
+    role: str | None
+    content_types: list[str]
+    seq: int
+    t: float | None
+    source: str
+    call_id: str | None = None
+    name: str | None = None
+    response_id: str | None = None
+    audio_bytes: int = 0
+    audio_ms: float | None = None
+    first_audio_t: float | None = None
+    truncated_ms: int | None = None
+    transcription_done: bool = False
+
+
+@dataclass(slots=True)
+class Response:
+    """One response from ``response.created`` to ``response.done``."""
+
+    id: str
+    created_seq: int | None = None
+    created_t: float | None = None
+    done_seq: int | None = None
+    done_t: float | None = None
+    status: str | None = None
+    status_details: Any = None
+    #: modalities the server echoed for this response (``response.created``/``.done``), if any
+    echoed_modalities: list[str] | None = None
+    #: effective session modalities when it was created
+    config_modalities: list[str] | None = None
+    #: modalities requested by the ``response.create`` that it answered, if any
+    requested_modalities: list[str] | None = None
+    request: ClientRequest | None = None
+    output_format: str | None = None
+    part_types: list[str] = field(default_factory=list)
+    content_types: set[str] = field(default_factory=set)
+    item_ids: list[str] = field(default_factory=list)
+    audio_bytes: int = 0
+    audio_ms: float | None = None
+    first_audio_t: float | None = None
+    text_events: int = 0
+    events: int = 0
+    last_seq: int | None = None
+    last_t: float | None = None
+    last_type: str | None = None
+    usage: dict[str, Any] | None = None
+    conversation: str | None = None
+
+    @property
+    def modalities(self) -> list[str] | None:
+        """What this response was supposed to produce: echo, else request, else session config."""
+        for value in (self.echoed_modalities, self.requested_modalities, self.config_modalities):
+            if value is not None:
+                return value
+        return None
+
+    @property
+    def audio_tokens(self) -> int | None:
+        usage = self.usage if isinstance(self.usage, dict) else {}
+        details = usage.get("output_token_details")
+        if isinstance(details, dict) and isinstance(details.get("audio_tokens"), int):
+            return int(details["audio_tokens"])
+        return None
+
+    @property
+    def produced_audio(self) -> bool:
+        """Any sign of audio: an audio part, audio deltas, audio content, or audio tokens."""
+        return (
+            "audio" in self.part_types
+            or self.audio_bytes > 0
+            or bool(self.content_types & {"audio", "output_audio"})
+            or bool(self.audio_tokens)
+        )
+
+
+@dataclass(slots=True)
+class FunctionCall:
+    call_id: str
+    name: str | None
+    item_id: str | None
+    response_id: str | None
+    seq: int
+    t: float | None
+    output: ClientRequest | None = None
+    #: the first response.create / response.created after the output was sent
+    followed_seq: int | None = None
+
+
+@dataclass(slots=True)
+class SpeechSpan:
+    start_seq: int
+    start_t: float | None
+    audio_start_ms: Any
+    item_id: str | None
+    stop_seq: int | None = None
+    stop_t: float | None = None
+    audio_end_ms: Any = None
+    #: the response that was producing audio when speech started, if any
+    interrupted: Response | None = None
+
+
+@dataclass(slots=True)
+class Violation:
+    """A server event out of its lifecycle (rule ``lifecycle-violation`` reports these)."""
+
+    seq: int
+    t: float | None
+    kind: str
+    text: str
+    response_id: str | None = None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _content_types(item: dict[str, Any]) -> list[str]:
+    out = []
+    for part in item.get("content") or ():
+        if isinstance(part, dict) and isinstance(part.get("type"), str):
+            out.append(part["type"])
+    return out
+
+
+class SessionState:
+    """Everything known about one connection so far. Feed records with :meth:`apply`."""
+
+    def __init__(self, conn: str) -> None:
+        self.conn = conn
+        self.open: dict[str, Any] | None = None
+        self.close: dict[str, Any] | None = None
+        self.first_t: float | None = None
+        self.last_t: float | None = None
+        self.messages = 0
+        self.non_events = 0
+        self.timed = False
+        self.dialects: dict[tuple[str, Dialect], int] = {}
+        # configuration
+        self.session_created: Msg | None = None
+        self.raw_session: dict[str, Any] = {}
+        self.config: dict[str, Any] = {}
+        self.config_history: list[ConfigChange] = []
+        self.updates: list[ClientRequest] = []
+        # requests and errors
+        self.requests: list[ClientRequest] = []
+        self.pending: list[ClientRequest] = []
+        self.by_event_id: dict[str, ClientRequest] = {}
+        self.errors: list[ErrorInfo] = []
+        # conversation
+        self.items: dict[str, Item] = {}
+        self.client_items: list[ClientRequest] = []
+        self.responses: dict[str, Response] = {}
+        self.response_order: list[Response] = []
+        self.active: dict[str, Response] = {}
+        self.calls: dict[str, FunctionCall] = {}
+        self.outputs: list[ClientRequest] = []
+        self.open_parts: set[tuple[Any, Any, Any]] = set()
+        self.done_parts: set[tuple[Any, Any, Any]] = set()
+        self.saw_parts = False
+        # input audio
+        self.buffer_bytes = 0
+        self.appended_bytes = 0
+        self.appends = 0
+        self.run_start_t: float | None = None
+        self.run_last_t: float | None = None
+        self.run_bytes = 0
+        self.last_append_t: float | None = None
+        self.last_append_seq: int | None = None
+        # VAD
+        self.speech: SpeechSpan | None = None
+        self.spans: list[SpeechSpan] = []
+        self.committed_user_items: list[Item] = []
+        self.violations: list[Violation] = []
+        self.rate_limits: dict[str, dict[str, Any]] = {}
+        #: (seq, type) of the last few server events: what a stalled connection ended with
+        self.server_tail: deque[tuple[int, str]] = deque(maxlen=8)
+
+    # -- derived views -------------------------------------------------------------------
+    @property
+    def recorded(self) -> bool:
+        """Whether this is a recorded connection (handshake seen), not an excerpt or pasted log."""
+        return self.open is not None
+
+    def input_bpm(self) -> float | None:
+        return bytes_per_ms(self.config.get("input_format", "pcm16"))
+
+    def output_bpm(self) -> float | None:
+        return bytes_per_ms(self.config.get("output_format", "pcm16"))
+
+    def buffered_ms(self) -> float | None:
+        bpm = self.input_bpm()
+        return None if bpm is None else self.buffer_bytes / bpm
+
+    # -- feeding -------------------------------------------------------------------------
+    def apply_open(self, record: dict[str, Any]) -> None:
+        self.open = record
+        self._time(record.get("t"))
+
+    def apply_close(self, record: dict[str, Any]) -> None:
+        self.close = record
+        self._time(record.get("t"))
+
+    def _time(self, t: Any) -> float | None:
+        if isinstance(t, int | float) and not isinstance(t, bool):
+            tf = float(t)
+            if self.first_t is None:
+                self.first_t = tf
+            if self.last_t is None or tf > self.last_t:
+                self.last_t = tf
+            self.timed = True
+            return tf
+        return None
+
+    def apply(self, record: dict[str, Any]) -> Msg | None:
+        """Apply one ``msg`` record; returns the annotated :class:`Msg` (``None`` if no event)."""
+        t = self._time(record.get("t"))
+        self.messages += 1
+        event = record.get("event")
+        seq = record.get("seq")
+        seq = seq if isinstance(seq, int) else self.messages - 1
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            self.non_events += 1
+            return None
+        etype: str = event["type"]
+        frm = record.get("from")
+        if frm not in ("client", "server"):
+            frm = direction_of(etype)
+        m = Msg(seq=seq, t=t, frm=frm, type=etype, event=event, dialect=dialect_of(event))
+        if m.dialect is not None:
+            self.dialects.setdefault((frm, m.dialect), seq)
+        try:
+            if frm == "client":
+                self._client(m)
+            else:
+                self._server(m)
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:  # pragma: no cover
+            # Odd shapes are recorded, never raised: the model must survive any input.
+            self.violations.append(Violation(seq, t, "unreadable", f"{etype}: {exc}"))
+        return m
+
+    # -- client events -------------------------------------------------------------------
+    def _client(self, m: Msg) -> None:
+        ev = m.event
+        if m.type == "input_audio_buffer.append":
+            n = b64_len(ev.get("audio"))
+            self.buffer_bytes += n
+            self.appended_bytes += n
+            self.appends += 1
+            self.last_append_seq = m.seq
+            if m.t is not None:
+                if self.run_last_t is None or m.t - self.run_last_t > 1.0:
+                    self.run_start_t, self.run_bytes = m.t, 0
+                self.run_bytes += n
+                self.run_last_t = m.t
+                self.last_append_t = m.t
+            return
+        req = ClientRequest(m.seq, m.t, m.type, ev, _str(ev.get("event_id")))
+        m.request = req
+        self.requests.append(req)
+        if req.event_id:
+            self.by_event_id[req.event_id] = req
+        if m.type in ACKS:
+            self.pending.append(req)
+        if m.type in ("session.update", "transcription_session.update"):
+            self.updates.append(req)
+        elif m.type == "response.create":
+            m.active_before = [r for r in self.active.values() if r.conversation != "none"]
+        elif m.type == "input_audio_buffer.commit":
+            m.buffered_ms = self.buffered_ms()
+        elif m.type == "conversation.item.create":
+            self.client_items.append(req)
+            item = ev.get("item")
+            if isinstance(item, dict) and item.get("type") == "function_call_output":
+                self.outputs.append(req)
+                call = self.calls.get(str(item.get("call_id")))
+                if call is not None and call.output is None:
+                    call.output = req
+        if m.type in ("response.create", "response.created"):
+            for call in self.calls.values():
+                if call.output is not None and call.followed_seq is None:
+                    call.followed_seq = m.seq
+
+    # -- server events -------------------------------------------------------------------
+    def _ack(self, m: Msg, match: Any = None) -> ClientRequest | None:
+        for req in self.pending:
+            if m.type in ACKS[req.type] and (match is None or match(req)):
+                self.pending.remove(req)
+                req.ack_seq, req.ack_t = m.seq, m.t
+                m.request = req
+                return req
+        return None
+
+    def _server(self, m: Msg) -> None:
+        etype = m.type
+        self.server_tail.append((m.seq, etype))
+        handler = _SERVER_HANDLERS.get(etype)
+        if handler is not None:
+            handler(self, m)
+        elif etype.startswith(_RESPONSE_EVENT_PREFIX):
+            self._response_event(m)
+
+    def _config(self, m: Msg, session: Any) -> None:
+        if not isinstance(session, dict):
+            return
+        before = dict(self.config)
+        if m.type.endswith(".created"):
+            self.raw_session = dict(session)
+            self.config = normalize_session(session)
+        else:
+            self.raw_session.update(session)
+            self.config.update(normalize_session(session))
+        changed = {k: v for k, v in self.config.items() if before.get(k, object()) != v}
+        change = ConfigChange(m.seq, m.t, m.type, dict(self.config), changed, m.request)
+        self.config_history.append(change)
+        m.config = change
+
+    def _on_session_created(self, m: Msg) -> None:
+        if self.session_created is None:
+            self.session_created = m
+        self._config(m, m.event.get("session"))
+
+    def _on_session_updated(self, m: Msg) -> None:
+        self._ack(m)
+        self._config(m, m.event.get("session"))
+
+    def _on_error(self, m: Msg) -> None:
+        err = m.event.get("error")
+        err = err if isinstance(err, dict) else {}
+        info = ErrorInfo(
+            seq=m.seq,
+            t=m.t,
+            code=_str(err.get("code")),
+            type=_str(err.get("type")),
+            message=str(err.get("message") or ""),
+            param=_str(err.get("param")),
+            event_id=_str(err.get("event_id")),
+        )
+        self._link_error(info)
+        m.error = info
+        m.request = info.request
+        self.errors.append(info)
+        req = info.request
+        if req is not None and req.error is None and req.ack_seq is None:
+            req.error = info
+            if req in self.pending:
+                self.pending.remove(req)
+
+    def _link_error(self, info: ErrorInfo) -> None:
+        """Protocol notes §4: event_id, then code/param, then timing, else unlinked."""
+        if info.event_id and info.event_id in self.by_event_id:
+            info.request, info.link = self.by_event_id[info.event_id], "event_id"
+            return
+        wanted: str | None = ERROR_CODE_SOURCES.get(info.code or "")
+        link = "code"
+        msg = info.message.lower()
+        if wanted is None and ("truncat" in msg or "shorter than" in msg):
+            wanted = "conversation.item.truncate"
+        if wanted is None and info.param:
+            link = "param"
+            if info.param.startswith("session."):
+                wanted = "session.update"
+            elif info.param.startswith("item."):
+                wanted = "conversation.item.create"
+            elif info.param.startswith("response."):
+                wanted = "response.create"
+            elif info.param in ("audio", "audio.audio"):
+                return  # an append: appends are not tracked one by one
+        if wanted is not None:
+            candidates = [r for r in reversed(self.requests) if r.type == wanted]
+            if info.code == "invalid_tool_call_id":
+                with_id = [r for r in candidates if (_call_id_of(r) or "\0") in msg]
+                candidates = with_id or candidates
+            unresolved = [r for r in candidates if not r.resolved]
+            picks = unresolved or candidates
+            if picks:
+                info.request, info.link = picks[0], link
+            return
+        if self.pending:
+            req = self.pending[-1]
+            if info.t is None or req.t is None or info.t - req.t <= 5.0:
+                info.request, info.link = req, "timing"
+
+    def _on_rate_limits(self, m: Msg) -> None:
+        for lim in m.event.get("rate_limits") or ():
+            if isinstance(lim, dict) and isinstance(lim.get("name"), str):
+                self.rate_limits[lim["name"]] = lim
+
+    def _response_of(self, m: Msg, rid: Any) -> Response | None:
+        if not isinstance(rid, str):
+            return None
+        resp = self.responses.get(rid)
+        if resp is None:
+            resp = Response(id=rid, config_modalities=self.config.get("modalities"))
+            resp.output_format = self.config.get("output_format", "pcm16")
+            self.responses[rid] = resp
+            self.response_order.append(resp)
+            if self.recorded and m.type != "response.created":
+                self._violate(m, "unknown-response", f"{m.type} for {rid}, never created", rid)
+        resp.events += 1
+        resp.last_seq, resp.last_t, resp.last_type = m.seq, m.t, m.type
+        m.response = resp
+        return resp
+
+    def _violate(self, m: Msg, kind: str, text: str, rid: str | None = None) -> None:
+        v = Violation(m.seq, m.t, kind, text, rid)
+        self.violations.append(v)
+        m.violations.append(v)
+
+    def _on_response_created(self, m: Msg) -> None:
+        body = m.event.get("response")
+        body = body if isinstance(body, dict) else {}
+        rid = body.get("id")
+        existing = self.responses.get(rid) if isinstance(rid, str) else None
+        resp = self._response_of(m, rid)
+        if resp is None:
+            return
+        if existing is not None and existing.created_seq is not None:
+            self._violate(m, "duplicate-created", f"second response.created for {rid}", rid)
+        resp.created_seq, resp.created_t = m.seq, m.t
+        resp.config_modalities = self.config.get("modalities")
+        echoed = normalize_session(body).get("modalities")
+        if echoed is not None:
+            resp.echoed_modalities = echoed
+        resp.conversation = "none" if body.get("conversation") == "none" else None
+        req = self._ack(m)
+        if req is not None:
+            resp.request = req
+            params = req.event.get("response")
+            if isinstance(params, dict):
+                norm = normalize_session(params)
+                resp.requested_modalities = norm.get("modalities")
+                if params.get("conversation") == "none":
+                    resp.conversation = "none"
+                if "output_format" in norm:
+                    resp.output_format = norm["output_format"]
+        self.active[resp.id] = resp
+
+    def _on_response_done(self, m: Msg) -> None:
+        body = m.event.get("response")
+        body = body if isinstance(body, dict) else {}
+        resp = self._response_of(m, body.get("id"))
+        if resp is None:
+            return
+        if resp.done_seq is not None:
+            self._violate(m, "second-done", f"second response.done for {resp.id}", resp.id)
+            return
+        resp.done_seq, resp.done_t = m.seq, m.t
+        resp.status = _str(body.get("status"))
+        resp.status_details = body.get("status_details")
+        resp.usage = body.get("usage") if isinstance(body.get("usage"), dict) else None
+        echoed = normalize_session(body).get("modalities")
+        if echoed is not None and resp.echoed_modalities is None:
+            resp.echoed_modalities = echoed
+        for item in body.get("output") or ():
+            if isinstance(item, dict):
+                resp.content_types.update(_content_types(item))
+                self._function_call_item(m, item, resp.id)
+        self.active.pop(resp.id, None)
+        # response.cancel is acknowledged by the done of a cancelled response
+        if resp.status == "cancelled":
+            self._ack(m)
+        if resp.created_seq is None and self.recorded:
+            self._violate(m, "done-without-created", f"response.done for {resp.id}", resp.id)
+
+    def _function_call_item(self, m: Msg, item: dict[str, Any], rid: str | None) -> None:
+        if item.get("type") != "function_call":
+            return
+        call_id = _str(item.get("call_id"))
+        if call_id and call_id not in self.calls:
+            self.calls[call_id] = FunctionCall(
+                call_id, _str(item.get("name")), _str(item.get("id")), rid, m.seq, m.t
+            )
+
+    def _response_event(self, m: Msg) -> None:
+        ev = m.event
+        resp = self._response_of(m, ev.get("response_id"))
+        if resp is None:
+            return
+        if resp.done_seq is not None:
+            self._violate(m, "after-done", f"{m.type} after response.done of {resp.id}", resp.id)
+        key = (ev.get("item_id"), ev.get("output_index"), ev.get("content_index"))
+        if m.type == "response.content_part.added":
+            self.saw_parts = True
+            self.open_parts.add(key)
+            part = ev.get("part")
+            if isinstance(part, dict) and isinstance(part.get("type"), str):
+                resp.part_types.append(part["type"])
+        elif m.type == "response.content_part.done":
+            self.open_parts.discard(key)
+            self.done_parts.add(key)
+        elif m.type in _PART_EVENTS:
+            if self.saw_parts and key not in self.open_parts:
+                where = "after its content_part.done" if key in self.done_parts else "outside"
+                self._violate(m, "delta-outside-part", f"{m.type} {where} a content part", resp.id)
+            if m.type in _TEXT_EVENTS:
+                resp.text_events += 1
+                resp.content_types.add("text")
+            elif m.type in _DELTA_AUDIO:
+                self._audio_delta(m, resp)
+            elif m.type in _AUDIO_DONE:
+                resp.content_types.add("audio")
+        elif m.type in ("response.output_item.added", "response.output_item.done"):
+            item = ev.get("item")
+            if isinstance(item, dict):
+                iid = _str(item.get("id"))
+                if iid and iid not in resp.item_ids:
+                    resp.item_ids.append(iid)
+                self._item(m, item, "server", resp.id)
+                if m.type.endswith(".done"):
+                    resp.content_types.update(_content_types(item))
+                    self._function_call_item(m, item, resp.id)
+        elif m.type == "response.function_call_arguments.done":
+            call_id = _str(ev.get("call_id"))
+            if call_id and call_id not in self.calls:
+                self.calls[call_id] = FunctionCall(
+                    call_id, _str(ev.get("name")), _str(ev.get("item_id")), resp.id, m.seq, m.t
+                )
+
+    def _audio_delta(self, m: Msg, resp: Response) -> None:
+        n = b64_len(m.event.get("delta"))
+        resp.audio_bytes += n
+        if resp.first_audio_t is None:
+            resp.first_audio_t = m.t
+        bpm = bytes_per_ms(resp.output_format)
+        if bpm:
+            resp.audio_ms = resp.audio_bytes / bpm
+        iid = _str(m.event.get("item_id"))
+        if iid:
+            item = self.items.get(iid)
+            if item is None:
+                item = Item(iid, "message", "assistant", ["audio"], m.seq, m.t, "server")
+                item.response_id = resp.id
+                self.items[iid] = item
+            item.audio_bytes += n
+            if item.first_audio_t is None:
+                item.first_audio_t = m.t
+            if bpm:
+                item.audio_ms = item.audio_bytes / bpm
+
+    def _item(self, m: Msg, item: dict[str, Any], source: str, rid: str | None = None) -> Item:
+        iid = _str(item.get("id"))
+        known = self.items.get(iid) if iid else None
+        if known is None:
+            known = Item(
+                iid,
+                _str(item.get("type")),
+                _str(item.get("role")),
+                _content_types(item),
+                m.seq,
+                m.t,
+                source,
+                call_id=_str(item.get("call_id")),
+                name=_str(item.get("name")),
+                response_id=rid,
+            )
+            if iid:
+                self.items[iid] = known
+        else:
+            for ctype in _content_types(item):
+                if ctype not in known.content_types:
+                    known.content_types.append(ctype)
+            known.role = known.role or _str(item.get("role"))
+            known.type = known.type or _str(item.get("type"))
+        m.item = known
+        return known
+
+    def _on_item_added(self, m: Msg) -> None:
+        item = m.event.get("item")
+        if not isinstance(item, dict):
+            return
+        iid = _str(item.get("id"))
+
+        def same(req: ClientRequest) -> bool:
+            sent = req.event.get("item")
+            if not isinstance(sent, dict):
+                return True
+            if sent.get("id") is not None:
+                return bool(sent.get("id") == iid)
+            return bool(sent.get("type", "message") == item.get("type", "message")) and bool(
+                sent.get("role") == item.get("role")
+            )
+
+        fresh = iid is None or iid not in self.items
+        req = self._ack(m, same) if fresh else None
+        known = self._item(m, item, "client" if req is not None else "server")
+        if req is None and known.role == "user" and "input_audio" in known.content_types:
+            if known not in self.committed_user_items:
+                self.committed_user_items.append(known)
+
+    def _on_committed(self, m: Msg) -> None:
+        self._ack(m)
+        self.buffer_bytes = 0
+        if self.speech is not None and self.speech.stop_seq is None:
+            self.speech.stop_seq, self.speech.stop_t = m.seq, m.t
+            self.speech = None
+
+    def _on_cleared(self, m: Msg) -> None:
+        self._ack(m)
+        self.buffer_bytes = 0
+
+    def _on_speech_started(self, m: Msg) -> None:
+        span = SpeechSpan(m.seq, m.t, m.event.get("audio_start_ms"), _str(m.event.get("item_id")))
+        playing = [r for r in self.active.values() if r.audio_bytes > 0]
+        if not playing and self.response_order:
+            last = self.response_order[-1]
+            if last.audio_bytes > 0:
+                playing = [last]
+        span.interrupted = playing[-1] if playing else None
+        self.speech = span
+        self.spans.append(span)
+
+    def _on_speech_stopped(self, m: Msg) -> None:
+        span = self.speech
+        if span is not None:
+            span.stop_seq, span.stop_t = m.seq, m.t
+            span.audio_end_ms = m.event.get("audio_end_ms")
+            self.speech = None
+
+    def _on_simple_ack(self, m: Msg) -> None:
+        self._ack(m)
+        if m.type == "conversation.item.truncated":
+            item = self.items.get(str(m.event.get("item_id")))
+            if item is not None and isinstance(m.event.get("audio_end_ms"), int):
+                item.truncated_ms = m.event["audio_end_ms"]
+
+    def _on_transcription(self, m: Msg) -> None:
+        item = self.items.get(str(m.event.get("item_id")))
+        if item is not None:
+            item.transcription_done = True
+
+
+def _call_id_of(req: ClientRequest) -> str | None:
+    item = req.event.get("item")
+    if isinstance(item, dict) and isinstance(item.get("call_id"), str):
+        return str(item["call_id"]).lower()
+    return None
+
+
+_SERVER_HANDLERS: dict[str, Any] = {
+    "session.created": SessionState._on_session_created,
+    "transcription_session.created": SessionState._on_session_created,
+    "session.updated": SessionState._on_session_updated,
+    "transcription_session.updated": SessionState._on_session_updated,
+    "error": SessionState._on_error,
+    "rate_limits.updated": SessionState._on_rate_limits,
+    "response.created": SessionState._on_response_created,
+    "response.done": SessionState._on_response_done,
+    "conversation.item.created": SessionState._on_item_added,
+    "conversation.item.added": SessionState._on_item_added,
+    "input_audio_buffer.committed": SessionState._on_committed,
+    "input_audio_buffer.cleared": SessionState._on_cleared,
+    "input_audio_buffer.speech_started": SessionState._on_speech_started,
+    "input_audio_buffer.speech_stopped": SessionState._on_speech_stopped,
+    "conversation.item.retrieved": SessionState._on_simple_ack,
+    "conversation.item.truncated": SessionState._on_simple_ack,
+    "conversation.item.deleted": SessionState._on_simple_ack,
+    "output_audio_buffer.cleared": SessionState._on_simple_ack,
+    "conversation.item.input_audio_transcription.completed": SessionState._on_transcription,
+    "conversation.item.input_audio_transcription.failed": SessionState._on_transcription,
+}
