@@ -4,7 +4,9 @@ Each session is one echo connection where the client sends a 4 KB audio event ``
 second (spread over the period so sessions don't fire together) and gets it back: every message
 crosses the proxy twice, like audio in and audio out of a voice session. The figure is the
 proxy's CPU time (user+system, psutil) divided by the messages it relayed, plus its share of one
-CPU and how far the worst scheduled send fell behind (the load generator's own health).
+CPU and how far the worst scheduled send fell behind (the load generator's own health). "offered"
+is the message rate the sessions ask for (both ways); "relayed" below it means the proxy fell
+behind (the run then lasts longer than ``--seconds`` while it catches up).
 
     python bench/proxy_sessions.py [--sessions 1,10,50] [--rate 25] [--seconds 4] [--quick]
 """
@@ -41,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   {cand.name}: not available ({cand.reason})")
     live = [x for x in cands if x.available]
     print(
-        f"   {'sessions':>8} {'candidate':20} {'relayed msg/s':>14} {'CPU µs/msg':>11}"
-        f" {'CPU %':>6} {'worst send lag':>15}"
+        f"   {'sessions':>8} {'candidate':20} {'offered':>8} {'relayed msg/s':>14}"
+        f" {'CPU µs/msg':>11} {'CPU %':>6} {'worst send lag':>15}"
     )
     with c.workdir() as work:
         proxies = c.start_proxies(live, work)
@@ -58,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     used = c.cpu_seconds(proc) - before
                     relayed = res.sent + res.received
+                    offered = 2 * n * args.rate
                     print(
-                        f"   {n:>8} {cand.name:20} {relayed / res.seconds:>14,.0f}"
+                        f"   {n:>8} {cand.name:20} {offered:>8,.0f} {relayed / res.seconds:>14,.0f}"
                         f" {used / relayed * 1e6:>11,.0f} {used / res.seconds:>6.0%}"
                         f" {res.behind_max * 1e3:>12,.1f} ms",
                         flush=True,
