@@ -28,6 +28,7 @@ SCRIPTS: list[tuple[str, dict[str, list[str]]]] = [
     ("proxy_sessions.py", {"default": [], "quick": ["--quick"], "full": []}),
     ("analyze_speed.py", {"default": [], "quick": ["--quick"], "full": ["--full"]}),
     ("analyze_cold.py", {"default": [], "quick": ["--quick"], "full": []}),
+    ("codec_cost.py", {"default": [], "quick": ["--quick"], "full": []}),
 ]
 #: Scripts owned by other parts of rtscope: run when present, with --quick/--full if they take it.
 OPTIONAL = ["recorder_hook.py", "replay_lateness.py", "serve_concurrency.py"]

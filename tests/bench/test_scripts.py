@@ -75,3 +75,8 @@ def test_run_all_quick_runs_every_script() -> None:
     assert "== summary" in out
     for script in ("proxy_throughput.py", "analyze_speed.py", "analyze_cold.py"):
         assert re.search(rf"{script}\s+(ok|target)", out), script
+
+
+def test_codec_cost_prints_microseconds_per_message() -> None:
+    out = run("codec_cost.py", "--quick")
+    assert re.search(rf"client 4 KB \(append\)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}", out)
