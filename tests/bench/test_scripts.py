@@ -11,8 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 NUMBER = r"[\d,]+(\.\d+)?"
 
@@ -69,12 +67,13 @@ def test_analyze_cold_prints_wall_times_and_import_breakdown(bench_cache: Path) 
     assert "rtscope" in out and " ms" in out
 
 
-@pytest.mark.slow
-def test_run_all_quick_runs_every_script() -> None:
-    out = run("run_all.py", "--quick", timeout=600)
+def test_run_all_runs_the_chosen_scripts_and_summarizes() -> None:
+    out = run("run_all.py", "--quick", "--only", "analyze_cold,replay_lateness")
     assert "== summary" in out
-    for script in ("proxy_throughput.py", "analyze_speed.py", "analyze_cold.py"):
-        assert re.search(rf"{script}\s+(ok|target)", out), script
+    assert re.search(r"analyze_cold.py\s+(ok|target)", out)
+    assert "proxy_throughput.py" not in out.split("== summary")[1]
+    # a script another part of rtscope owns is run when present, reported when absent
+    assert re.search(r"replay_lateness.py\s+(ok|target|not present)", out)
 
 
 def test_codec_cost_prints_microseconds_per_message() -> None:
