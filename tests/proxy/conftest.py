@@ -38,7 +38,7 @@ async def start_proxy(
     """``proxy, port = await start_proxy(**RecordConfig fields)``: recorder before the server."""
     proxies: list[RecordProxy] = []
 
-    async def start(**overrides: Any) -> tuple[RecordProxy, int]:
+    async def start(err: Any = None, **overrides: Any) -> tuple[RecordProxy, int]:
         settings: dict[str, Any] = {
             "upstream": realtime_server.url,
             "listen_port": 0,
@@ -47,7 +47,7 @@ async def start_proxy(
             "quiet": True,
         }
         settings.update(overrides)
-        proxy = RecordProxy(RecordConfig(**settings))
+        proxy = RecordProxy(RecordConfig(**settings), err=err)
         proxies.append(proxy)
         _, port = await proxy.start()
         return proxy, port

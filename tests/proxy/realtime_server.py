@@ -56,7 +56,8 @@ class Conn:
 class RealtimeServer:
     """``async with RealtimeServer() as server: server.port``"""
 
-    def __init__(self) -> None:
+    def __init__(self, compression: str | None = None) -> None:
+        self.compression = compression
         self.connections: list[Conn] = []
         self._ids = itertools.count(1)
         self._server: Any = None
@@ -69,7 +70,7 @@ class RealtimeServer:
             0,
             process_request=self._process_request,
             max_size=64 * 2**20,
-            compression=None,
+            compression=self.compression,
         )
         self.port = self._server.sockets[0].getsockname()[1]
         return self

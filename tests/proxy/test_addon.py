@@ -243,3 +243,169 @@ async def test_flow_keeps_at_most_one_message_over_thousands(
     assert max(seen) == 1
     msgs = [r for r in records(only_capture(tmp_path / "captures")) if r["kind"] == "msg"]
     assert len(msgs) == len(seen)
+
+
+async def test_unreachable_upstream_recorded_and_client_gets_proxy_error(
+    tmp_path: Path, confdir: Path
+) -> None:
+    import socket
+
+    from rtscope.proxy.master import RecordConfig, RecordProxy
+
+    with socket.socket() as sock:  # a port with nobody listening
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    proxy = RecordProxy(
+        RecordConfig(
+            upstream=f"http://127.0.0.1:{dead}",
+            listen_port=0,
+            out=tmp_path / "captures",
+            confdir=str(confdir),
+            quiet=True,
+        )
+    )
+    _, port = await proxy.start()
+    try:
+        with pytest.raises(websockets.InvalidStatus) as info:
+            await websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m")
+        assert info.value.response.status_code == 502
+        await proxy.recorder.drain()
+        recs = records(only_capture(tmp_path / "captures"))
+    finally:
+        await proxy.stop()
+    opened = recs[1]
+    # No upstream answer: no status; the reason is kept (the client got mitmproxy's 502).
+    assert opened["kind"] == "open" and opened["status"] is None
+    assert "Connect call failed" in opened["error"]
+    assert recs[2]["kind"] == "close" and "Connect call failed" in recs[2]["reason"]
+
+
+async def test_permessage_deflate_connection_recorded_decompressed(
+    start_proxy: StartProxy, tmp_path: Path, confdir: Path
+) -> None:
+    async with RealtimeServer(compression="deflate") as server:
+        proxy, port = await start_proxy(upstream=server.url)
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/v1/realtime?model=m", compression="deflate"
+        ) as ws:
+            assert ws.response is not None
+            assert "permessage-deflate" in ws.response.headers.get("Sec-WebSocket-Extensions", "")
+            await ws.recv()
+            text = "echo:" + "compressible " * 2000
+            await ws.send(text)
+            assert await ws.recv() == text
+        await server.connections[0].closed.wait()
+        await asyncio.sleep(0.2)
+        assert_capture_matches(only_capture(tmp_path / "captures"), server)
+
+
+async def test_invalid_utf8_text_frame_fails_with_1007_and_is_recorded(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    """mitmproxy (wsproto) cannot forward an invalid text frame; RFC 6455 §8.1 says fail with 1007.
+
+    The recorder cannot change that; it records what happened, and both peers see a close.
+    """
+    _, port = await start_proxy()
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
+        await ws.recv()
+        await ws.send(b"echo:\xff\xfe", text=True)
+        with pytest.raises(websockets.ConnectionClosed) as info:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1007
+    await realtime_server.connections[0].closed.wait()
+    assert realtime_server.connections[0].close_code == 1007
+    await asyncio.sleep(0.2)
+    close = records(only_capture(tmp_path / "captures"))[-1]
+    assert close["kind"] == "close" and close["code"] == 1007 and close["by"] == "client"
+
+
+async def test_regular_mode_records_through_an_http_proxy(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    """--mode regular: an app that honours HTTPS_PROXY/HTTP proxies is recorded the same way."""
+    _, port = await start_proxy(mode="regular")
+    async with websockets.connect(
+        f"ws://127.0.0.1:{realtime_server.port}/v1/realtime?model=gpt-realtime",
+        proxy=f"http://127.0.0.1:{port}",
+    ) as ws:
+        await ws.recv()
+        await ws.send("echo:via proxy")
+        assert await ws.recv() == "echo:via proxy"
+    await realtime_server.connections[0].closed.wait()
+    await asyncio.sleep(0.2)
+    recs = assert_capture_matches(only_capture(tmp_path / "captures"), realtime_server)
+    assert recs[1]["url"] == f"ws://127.0.0.1:{realtime_server.port}/v1/realtime?model=gpt-realtime"
+
+
+async def test_secrets_in_every_handshake_place_and_event_never_reach_the_file(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    secrets = {
+        "bearer": "ek_EPHEMERALabcdef0123456789",
+        "azure": "0123456789abcdef0123456789abcdef",
+        "query": "sk-proj-QUERYabcdefghij0123456789",
+        "token": "tok-PLAINTOKEN-0123456789",
+        "subprotocol": "sk-SUBPROTOabcdefghij0123456789",
+        "cookie": "session=COOKIEVALUE0123456789",
+        "event": "ek_INEVENTabcdef0123456789",
+    }
+    _, port = await start_proxy()
+    url = (
+        f"ws://127.0.0.1:{port}/v1/realtime?model=m&api-key={secrets['query']}"
+        f"&token={secrets['token']}"
+    )
+    async with websockets.connect(
+        url,
+        additional_headers={
+            "Authorization": f"Bearer {secrets['bearer']}",
+            "api-key": secrets["azure"],
+            "Cookie": secrets["cookie"],
+        },
+        subprotocols=[  # type: ignore[list-item]
+            "realtime",
+            f"openai-insecure-api-key.{secrets['subprotocol']}",
+        ],
+    ) as ws:
+        await ws.recv()
+        secret_event = {"type": "session.update", "session": {"client_secret": {"value": ""}}}
+        secret_event["session"]["client_secret"]["value"] = secrets["event"]
+        await ws.send(orjson.dumps(secret_event).decode())
+        await ws.recv()
+        await ws.send(f"echo:my key is {secrets['query']}")
+        await ws.recv()
+    await realtime_server.connections[0].closed.wait()
+    await asyncio.sleep(0.2)
+    path = only_capture(tmp_path / "captures")
+    raw = path.read_bytes()
+    for name, secret in secrets.items():
+        assert secret.encode() not in raw, name
+    # ...while the server really received them (the proxy forwards untouched).
+    conn = realtime_server.connections[0]
+    assert conn.headers["authorization"] == f"Bearer {secrets['bearer']}"
+    assert secrets["event"] in conn.received[0]
+
+
+async def test_single_file_mode_holds_every_connection(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    proxy, port = await start_proxy(single_file="all.jsonl")
+    for i in range(2):
+        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m{i}") as ws:
+            await ws.recv()
+            await ws.send(f"echo:{i}")
+            await ws.recv()
+        await realtime_server.connections[i].closed.wait()
+    await asyncio.sleep(0.2)
+    await proxy.stop()
+    path = only_capture(tmp_path / "captures")
+    assert path.name == "all.jsonl"
+    recs = records(path)
+    assert [r["kind"] for r in recs].count("header") == 1
+    opens = [r for r in recs if r["kind"] == "open"]
+    closes = [r for r in recs if r["kind"] == "close"]
+    assert len(opens) == 2 and len(closes) == 2 and opens[0]["conn"] != opens[1]["conn"]
+    for opened in opens:
+        msgs = [r for r in recs if r["kind"] == "msg" and r["conn"] == opened["conn"]]
+        assert msgs[0]["event"]["type"] == "session.created"
+        assert [m["text"] for m in msgs[1:]] == [msgs[1]["text"]] * 2

@@ -42,7 +42,7 @@ from ..capture.codec import (
 )
 from ..capture.redact import redact_event, redact_text
 from ..capture.writer import CaptureWriter, capture_filename
-from .alarm import Alarm, describe
+from .alarm import Alarm, describe, kind_of
 from .connection import ConnectionLog, LineSink, iso
 from .idle import apply_idle_timeout
 from .live import LiveFindings, load_live_analyzer
@@ -118,7 +118,7 @@ class Recorder:
         on_summary: Callable[[Summary], None] | None = None,
     ) -> None:
         self.alarm = Alarm(err)
-        self._out = Alarm(out)  # same never-raising printer, for normal output
+        self._out = Alarm(out, stdout=True)  # the same never-raising printer, for normal output
         self._on_summary = on_summary
         self.out_dir = Path("captures")
         self.audio: AudioMode = "keep"
@@ -214,9 +214,12 @@ class Recorder:
 
     def _report(self, where: str, exc: BaseException, state: ConnectionLog | None) -> None:
         context = str(state.path) if state and state.path else ""
-        if self.alarm.report(where, exc, context) and state is not None:
-            if isinstance(exc, OSError):
-                return  # the gap is recorded by an ``incomplete`` record
+        self.alarm.report(where, exc, context)  # stderr: once per kind per process
+        if state is not None and not isinstance(exc, OSError):  # OSError: ``incomplete`` record
+            kind = kind_of(where, exc)
+            if kind in state.errors_seen:  # the capture: once per kind per connection
+                return
+            state.errors_seen.add(kind)
             error = {
                 "kind": "error",
                 "conn": state.conn,
@@ -326,8 +329,9 @@ class Recorder:
     def _summarize(self, state: ConnectionLog, close: Record) -> None:
         gap = state.incomplete_since
         if gap is not None and not state.flush_incomplete():
+            what = f"capture {state.path}" if state.path else f"connection {state.conn}"
             self.alarm.say(
-                f"rtscope: capture {state.path} is INCOMPLETE from {iso(gap)} "
+                f"rtscope: {what} is INCOMPLETE from {iso(gap)} "
                 f"({state.lost} records lost: {state.last_error}); the record saying so could "
                 "not be written to the file"
             )

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from ..capture.redact import redact_text
 
-__all__ = ["Alarm", "describe"]
+__all__ = ["Alarm", "describe", "kind_of"]
 
 
 def describe(exc: BaseException) -> str:
@@ -22,22 +22,27 @@ def describe(exc: BaseException) -> str:
     return redact_text(f"{type(exc).__name__}: {exc}")
 
 
-def _kind(where: str, exc: BaseException) -> str:
+def kind_of(where: str, exc: BaseException) -> str:
+    """What makes two problems "the same kind": where, plus the errno or exception type."""
     if isinstance(exc, OSError) and exc.errno is not None:
         return f"{where}:{errno_mod.errorcode.get(exc.errno, exc.errno)}"
     return f"{where}:{type(exc).__name__}"
 
 
 class Alarm:
-    """Report each kind of recorder problem once on ``stream`` (stderr by default)."""
+    """Report each kind of recorder problem once on ``stream`` (stderr by default).
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    :meth:`say` prints any line on the same stream (``stdout=True``: stdout by default).
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, stdout: bool = False) -> None:
         self._stream = stream
+        self._stdout = stdout
         self.seen: dict[str, int] = {}
 
     def report(self, where: str, exc: BaseException, context: str = "") -> bool:
         """Count the problem; print it if its kind is new. Returns ``True`` when printed."""
-        kind = _kind(where, exc)
+        kind = kind_of(where, exc)
         count = self.seen.get(kind, 0)
         self.seen[kind] = count + 1
         if count:
@@ -51,7 +56,7 @@ class Alarm:
 
     def say(self, line: str) -> None:
         """Print one line on stderr, never raising (a closed stderr must not break traffic)."""
-        stream = self._stream or sys.stderr
+        stream = self._stream or (sys.stdout if self._stdout else sys.stderr)
         try:
             print(line, file=stream, flush=True)
         except Exception:  # noqa: BLE001 - nothing left to report to

@@ -76,7 +76,7 @@ class ConnectionLog:
     lost_from_seq: int | None = None
     lost: int = 0
     last_error: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
+    errors_seen: set[str] = field(default_factory=set)
 
     @property
     def path(self) -> Path | None:
@@ -96,8 +96,11 @@ class ConnectionLog:
         if self.sink is None:
             self._lose(t, seq, "the capture file could not be opened")
             return
-        if self.incomplete_since is not None and not self.flush_incomplete():
-            self._lose(t, seq, self.last_error)
+        if self.incomplete_since is not None:
+            # The gap record goes out together with the next line that fits (one write), so a
+            # few free bytes never produce a gap record followed at once by another gap.
+            if not self.flush_incomplete(line):
+                self._lose(t, seq, self.last_error)
             return
         try:
             self.sink.write(line)
@@ -112,8 +115,11 @@ class ConnectionLog:
         self.lost += 1
         self.last_error = reason
 
-    def flush_incomplete(self) -> bool:
-        """Try to write the ``incomplete`` record; ``True`` when there is no gap left to report."""
+    def flush_incomplete(self, then: bytes = b"") -> bool:
+        """Try to write the ``incomplete`` record (and ``then``, in the same write).
+
+        Returns ``True`` when there is no gap left to report.
+        """
         if self.incomplete_since is None:
             return True
         if self.sink is None:
@@ -128,7 +134,7 @@ class ConnectionLog:
             "reason": self.last_error,
         }
         try:
-            self.sink.write(dumps(record))
+            self.sink.write(dumps(record) + then)
         except OSError:
             return False
         self.incomplete_since = None

@@ -178,6 +178,9 @@ class RecordProxy:
             tlsconfig.TlsConfig(),
             self.recorder,
         )
+        # Lazy: connect upstream when the request is there, so an unreachable upstream gets the
+        # client an HTTP 502 with the reason (and a capture), not a silently closed socket.
+        settings: dict[str, Any] = {"connection_strategy": "lazy", **cfg.mitmproxy_options}
         master.options.update(
             rtscope_dir=str(cfg.out),
             rtscope_audio=cfg.audio,
@@ -185,7 +188,7 @@ class RecordProxy:
             rtscope_quiet=cfg.quiet,
             rtscope_file=cfg.single_file,
             rtscope_idle_timeout=cfg.idle_timeout,
-            **cfg.mitmproxy_options,
+            **settings,
         )
         return master
 
@@ -202,9 +205,12 @@ class RecordProxy:
             ok = await proxyserver.setup_servers()
             await asyncio.sleep(0)
         if not ok or errors.messages:
-            detail = "; ".join(errors.messages) or "the proxy server did not start"
+            detail = "; ".join(m.splitlines()[0] for m in errors.messages if m.strip())
             host, port = self.config.listen_host, self.config.listen_port
-            raise RecorderError(f"cannot listen on {host}:{port}: {detail}")
+            raise RecorderError(
+                f"cannot listen on {host}:{port}: {detail or 'the proxy server did not start'}"
+                " (choose another port with --listen)"
+            )
         await master.running()
         addrs = proxyserver.listen_addrs()
         host, port = addrs[0][0], addrs[0][1]

@@ -1,0 +1,224 @@
+"""``rtscope record`` as a real subprocess: startup checks, clean stop, and ``kill -9``."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import stat
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import orjson
+import pytest
+import websockets
+
+from rtscope.capture.reader import CaptureReader
+
+from ..proxy.realtime_server import RealtimeServer
+
+_LISTEN = re.compile(rb"on (?:ws|wss|http)://127\.0\.0\.1:(\d+)")
+
+
+async def start_record(*args: str, umask: int = -1) -> tuple[asyncio.subprocess.Process, int]:
+    """Start ``rtscope record``; return the process and the port it announced."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "rtscope",
+        "record",
+        "--listen",
+        "127.0.0.1:0",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        umask=umask,
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 30)
+    match = _LISTEN.search(line)
+    if match is None:
+        proc.kill()
+        _, err = await proc.communicate()
+        raise AssertionError(f"no listen line: {line!r} {err!r}")
+    return proc, int(match.group(1))
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[RealtimeServer]:
+    async with RealtimeServer() as srv:
+        yield srv
+
+
+async def test_kill_9_loses_no_forwarded_message(
+    server: RealtimeServer, tmp_path: Path, confdir: Path
+) -> None:
+    out = tmp_path / "captures"
+    proc, port = await start_record(
+        "--upstream", server.url, "--out", str(out), "--confdir", str(confdir)
+    )
+    client_got: list[str | bytes] = []
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
+
+            async def send_forever() -> None:
+                i = 0
+                while True:
+                    await ws.send(f"echo:{i:06d}")
+                    i += 1
+                    await asyncio.sleep(0)
+
+            async def receive() -> None:
+                while True:
+                    client_got.append(await ws.recv())
+                    if len(client_got) == 300:
+                        os.kill(proc.pid, signal.SIGKILL)
+
+            sender = asyncio.create_task(send_forever())
+            try:
+                await asyncio.wait_for(receive(), 20)
+            except websockets.ConnectionClosed:
+                pass
+            finally:
+                sender.cancel()
+    except websockets.ConnectionClosed:
+        pass
+    await proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert len(client_got) >= 300
+
+    (path,) = out.glob("*.jsonl")
+    reader = CaptureReader(path)
+    recs = [r for r in reader if r["kind"] == "msg"]  # reads cleanly (no exception)
+    for problem in reader.problems:
+        assert "truncated" in str(problem)
+    conn = server.connections[0]
+    from_client = [r["text"] for r in recs if r["from"] == "client"]
+    from_server = [r for r in recs if r["from"] == "server"]
+    # Every message the server received went through the proxy's hook first.
+    assert from_client[: len(conn.received)] == conn.received
+    # Every message the client received, in order, is in the capture.
+    got = [orjson.dumps(r["event"]).decode() if "event" in r else r["text"] for r in from_server]
+    assert len(got) >= len(client_got)
+    assert [m.replace(" ", "") for m in got[: len(client_got)]] == [
+        str(m).replace(" ", "") for m in client_got
+    ]
+
+
+async def test_sigint_closes_private_captures_cleanly_even_with_umask_0(
+    server: RealtimeServer, tmp_path: Path, confdir: Path
+) -> None:
+    out = tmp_path / "captures" / "nested"
+    proc, port = await start_record(
+        "--upstream", server.url, "--out", str(out), "--confdir", str(confdir), umask=0
+    )
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
+        await ws.recv()
+        await ws.send("echo:one")
+        await ws.recv()
+    await asyncio.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, stderr
+    text = stdout.decode()
+    summary = r"\.jsonl: 1 client / 2 server messages, \d+\.\d s, close 1000 by client"
+    assert re.search(summary, text)
+    assert "captures closed" in text
+    (path,) = out.glob("*.jsonl")
+    assert [r["kind"] for r in CaptureReader(path)][-1] == "close"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+
+
+def test_unwritable_out_dir_fails_before_listening(tmp_path: Path) -> None:
+    import subprocess
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = subprocess.run(
+        [sys.executable, "-m", "rtscope", "record", "--out", str(blocker / "sub")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "output directory is not writable" in lines[0]
+    assert str(blocker / "sub") in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--upstream", "ftp://example.com"], "unsupported scheme 'ftp'"),
+        (["--upstream", "https://api.openai.com/v1"], "a path is not supported"),
+        (["--listen", "127.0.0.1:http"], "bad port"),
+    ],
+)
+def test_bad_flags_are_one_line_exit_2(args: list[str], expected: str, tmp_path: Path) -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-m", "rtscope", "record", "--out", str(tmp_path / "c"), *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr
+
+
+def test_port_taken_is_one_line_exit_3(tmp_path: Path, confdir: Path) -> None:
+    import subprocess
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rtscope",
+                "record",
+                "--listen",
+                f"127.0.0.1:{port}",
+                "--out",
+                str(tmp_path / "c"),
+                "--confdir",
+                str(confdir),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0]
+
+
+async def test_non_loopback_listen_warns(tmp_path: Path, confdir: Path) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "rtscope",
+        "record",
+        "--listen",
+        "0.0.0.0:0",
+        "--out",
+        str(tmp_path / "c"),
+        "--confdir",
+        str(confdir),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    line = await asyncio.wait_for(proc.stderr.readline(), 30)
+    proc.send_signal(signal.SIGINT)
+    await proc.communicate()
+    assert b"WARNING" in line and b"others on the network" in line

@@ -1,0 +1,81 @@
+"""Live findings plumbing: records go to the live analyzer, findings to stderr and the capture."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+
+import rtscope.analyzers
+from rtscope.analyzers.findings import Finding, Severity
+from rtscope.proxy.live import load_live_analyzer
+
+from .conftest import StartProxy, only_capture, records
+from .realtime_server import RealtimeServer
+
+
+class OneRuleAnalyzer:
+    """Stands in for the analyzers package's LiveAnalyzer (same interface), one trivial rule."""
+
+    fed: list[dict[str, Any]] = []
+
+    def feed(self, record: dict[str, Any]) -> list[Finding]:
+        OneRuleAnalyzer.fed.append(record)
+        event = record.get("event") or {}
+        if record.get("kind") == "msg" and event.get("type") == "response.done":
+            return [
+                Finding(
+                    "demo-rule",
+                    Severity.WARNING,
+                    record["conn"],
+                    record["seq"],
+                    record["t"],
+                    "a response finished",
+                )
+            ]
+        return []
+
+    def finish(self, conn: str) -> list[Finding]:
+        return [Finding("demo-end", Severity.INFO, conn, None, None, "connection over")]
+
+
+def test_missing_live_analyzer_means_live_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(rtscope.analyzers, "LiveAnalyzer", raising=False)
+    assert load_live_analyzer() is None
+
+
+async def test_findings_printed_and_appended_to_capture(
+    start_proxy: StartProxy,
+    realtime_server: RealtimeServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rtscope.analyzers, "LiveAnalyzer", OneRuleAnalyzer, raising=False)
+    OneRuleAnalyzer.fed = []
+    err = io.StringIO()
+    _, port = await start_proxy(err=err, live=True)
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
+        await ws.recv()
+        await ws.send('{"type":"response.create"}')
+        while "response.done" not in await ws.recv():
+            pass
+    await realtime_server.connections[0].closed.wait()
+    await asyncio.sleep(0.2)
+    recs = records(only_capture(tmp_path / "captures"))
+    conn = recs[1]["conn"]
+    lines = err.getvalue().splitlines()
+    assert lines == [
+        f"[demo-rule] {conn}: a response finished",
+        f"[demo-end] {conn}: connection over",
+    ]
+    findings = [r for r in recs if r["kind"] == "finding"]
+    assert [f["rule"] for f in findings] == ["demo-rule", "demo-end"]
+    assert findings[0]["severity"] == "warning"
+    # The analyzer got plain records: open, every msg with its event parsed, close.
+    kinds = [r["kind"] for r in OneRuleAnalyzer.fed]
+    assert kinds[0] == "open" and kinds[-1] == "close"
+    assert all(isinstance(r["event"], dict) for r in OneRuleAnalyzer.fed if "event" in r)
