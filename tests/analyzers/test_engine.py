@@ -72,3 +72,23 @@ def test_finding_records_are_ignored_by_the_engine(capture):
     records = capture("ga-audio-turn")
     records.insert(3, {"kind": "finding", "rule": "x", "severity": "error", "conn": "0"})
     assert analyze(records) == []
+
+
+def test_a_crashing_rule_is_reported_and_the_others_still_run(capture, monkeypatch):
+    from rtscope.analyzers.rules.connection import RateLimitLow
+
+    def boom(self, s, m):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(RateLimitLow, "on_message", boom)
+    records = capture("ga-rate-limit-low") + capture("beta-never-done")
+    found = analyze(records)
+    bugs = [f for f in found if f.message.startswith("rtscope bug")]
+    assert {(f.rule, f.conn) for f in bugs} == {
+        ("rate-limit-low", "ga-rate-limit-low"),
+        ("rate-limit-low", "beta-never-done"),
+    }
+    assert all(f.severity.label == "info" and "RuntimeError: boom" in f.message for f in bugs)
+    assert "response-never-done" in {f.rule for f in found}  # the other rules went on
+    with pytest.raises(RuntimeError):
+        analyze(records, strict=True)

@@ -3,7 +3,13 @@ or above that it does not name. Expectations below are transcribed from that REA
 
 from __future__ import annotations
 
+import importlib.util
+import json
+from pathlib import Path
+
 from rtscope.analyzers import Severity, analyze
+
+SEEDS = Path(__file__).parents[1] / "fixtures" / "seeds"
 
 
 def serious(findings):
@@ -50,3 +56,20 @@ def test_004_names_the_wrong_content_type_and_the_unknown_key(seed):
     assert "$.item.content[0].input_text" in paths
     # the assistant item with type "text" is valid in beta: not flagged
     assert f.seq == 3
+
+
+def test_checked_in_jsonl_is_what_the_extractor_gives():
+    # The .jsonl files were reviewed by hand against the .txt logs; this keeps them reproducible.
+    spec = importlib.util.spec_from_file_location("extract", SEEDS / "extract.py")
+    assert spec is not None and spec.loader is not None
+    extract = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extract)
+    for txt in sorted(SEEDS.glob("*.txt")):
+        text = txt.read_text(encoding="utf-8")
+        events = (
+            extract.extract_yaml(text)
+            if "yaml" in txt.name
+            else extract.extract_json(text, txt.name)
+        )
+        lines = txt.with_suffix(".jsonl").read_text(encoding="utf-8").splitlines()
+        assert [json.loads(line) for line in lines] == events, txt.name

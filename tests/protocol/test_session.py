@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from rtscope.protocol.session import SessionState, b64_len
+from rtscope.protocol.session import SessionState, b64_len, track
 
 
 def run(records: list[dict], conn: str | None = None) -> SessionState:
@@ -136,3 +136,11 @@ def test_odd_input_is_recorded_never_raised():
     for r in odd:
         s.apply(r)
     assert s.non_events == 2 and s.messages == 7
+
+
+def test_track_gives_one_state_per_connection(capture):
+    records = capture("beta-never-done") + capture("ga-audio-turn")
+    states = track(records)
+    assert set(states) == {"beta-never-done", "ga-audio-turn"}
+    assert states["ga-audio-turn"].response_order[0].audio_ms == 600
+    assert states["beta-never-done"].response_order[0].done_seq is None

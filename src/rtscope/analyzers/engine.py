@@ -9,12 +9,12 @@ everything, then finish", sorted by (conn, seq, rule).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..protocol.session import SessionState
-from .findings import Finding
+from .findings import Finding, Severity
 from .registry import Rule, all_rules
 
 __all__ = ["LiveAnalyzer", "analyze", "select_rules"]
@@ -34,13 +34,20 @@ def select_rules(
     return [r for r in chosen if not ignore or r.name not in ignore]
 
 
+Hook = Callable[..., None]
+#: deadlines (5 s, 15 s…) are checked at most this often, not on every record
+TICK_S = 0.1
+
+
 @dataclass
 class _Conn:
     state: SessionState
     rules: list[Rule]
-    by_type: dict[str, list[Rule]] = field(default_factory=dict)
-    every: list[Rule] = field(default_factory=list)
-    timed: list[Rule] = field(default_factory=list)
+    #: bound ``on_message`` hooks per event type, and for every event
+    by_type: dict[str, list[Hook]] = field(default_factory=dict)
+    every: list[Hook] = field(default_factory=list)
+    timed: list[Hook] = field(default_factory=list)
+    last_tick: float | None = None
 
 
 class LiveAnalyzer:
@@ -51,8 +58,11 @@ class LiveAnalyzer:
         *,
         select: Collection[str] | None = None,
         ignore: Collection[str] | None = None,
+        strict: bool = False,
     ) -> None:
         self._rule_classes = select_rules(select, ignore)
+        #: raise a rule's exception (tests) instead of reporting it as a finding
+        self.strict = strict
         self._conns: dict[str, _Conn] = {}
         self._out: list[Finding] = []
 
@@ -68,13 +78,14 @@ class LiveAnalyzer:
             rules = [cls(self._out.append, active) for cls in self._rule_classes]
             c = _Conn(SessionState(conn), rules)
             for rule in rules:
-                if rule.types is None:
-                    c.every.append(rule)
-                else:
-                    for etype in rule.types:
-                        c.by_type.setdefault(etype, []).append(rule)
+                if type(rule).on_message is not Rule.on_message:
+                    if rule.types is None:
+                        c.every.append(rule.on_message)
+                    else:
+                        for etype in rule.types:
+                            c.by_type.setdefault(etype, []).append(rule.on_message)
                 if type(rule).on_time is not Rule.on_time:
-                    c.timed.append(rule)
+                    c.timed.append(rule.on_time)
             self._conns[conn] = c
         return c
 
@@ -90,29 +101,72 @@ class LiveAnalyzer:
         conn = str(record.get("conn", "0"))
         c = self._conn(conn)
         t = record.get("t")
-        if isinstance(t, int | float) and not isinstance(t, bool):
-            for rule in c.timed:
-                rule.on_time(c.state, float(t))
+        seq = record.get("seq") if isinstance(record.get("seq"), int) else None
+        if c.timed and isinstance(t, int | float) and not isinstance(t, bool):
+            if c.last_tick is None or not 0 <= t - c.last_tick < TICK_S:
+                c.last_tick = float(t)
+                self._run(c, c.timed, seq, c.state, float(t))
         if kind == "msg":
             m = c.state.apply(record)
             if m is not None:
-                for rule in c.every:
-                    rule.on_message(c.state, m)
-                for rule in c.by_type.get(m.type, ()):
-                    rule.on_message(c.state, m)
+                if c.every:
+                    self._run(c, c.every, m.seq, c.state, m)
+                hooks = c.by_type.get(m.type)
+                if hooks:
+                    self._run(c, hooks, m.seq, c.state, m)
         elif kind == "open":
             c.state.apply_open(record)
         else:
             c.state.apply_close(record)
-        return self._take()
+        return self._take() if self._out else []
+
+    def _run(self, c: _Conn, hooks: list[Hook], seq: int | None, *args: Any) -> None:
+        """Call each hook; a crashing rule is reported and retired, never fatal."""
+        todo = hooks
+        while todo:
+            i = 0
+            try:
+                for i, hook in enumerate(todo):  # noqa: B007 - i names the culprit below
+                    hook(*args)
+                return
+            except Exception as exc:
+                if self.strict:
+                    raise
+                rule: Rule = todo[i].__self__  # type: ignore[attr-defined]
+                rest = todo[i + 1 :]
+                self._retire(c, rule)
+                todo = [h for h in rest if getattr(h, "__self__", None) is not rule]
+                self._out.append(
+                    Finding(
+                        rule=rule.name,
+                        severity=Severity.INFO,
+                        conn=c.state.conn,
+                        seq=seq,
+                        t=None,
+                        message=f"rtscope bug: rule {rule.name} failed here "
+                        f"({type(exc).__name__}: {exc}); it was stopped for this connection",
+                        hint="please report it with this capture",
+                    )
+                )
+
+    @staticmethod
+    def _retire(c: _Conn, rule: Rule) -> None:
+        def keep(hooks: list[Hook]) -> None:
+            hooks[:] = [h for h in hooks if getattr(h, "__self__", None) is not rule]
+
+        keep(c.every)
+        keep(c.timed)
+        for hooks in c.by_type.values():
+            keep(hooks)
+        c.rules = [r for r in c.rules if r is not rule]
 
     def tick(self, t: float, conn: str | None = None) -> list[Finding]:
         """Let deadlines expire at time ``t`` without a record (live use)."""
         for name in [conn] if conn is not None else list(self._conns):
             c = self._conns.get(name) if name is not None else None
-            if c is not None:
-                for rule in c.timed:
-                    rule.on_time(c.state, t)
+            if c is not None and c.timed:
+                c.last_tick = t
+                self._run(c, c.timed, None, c.state, t)
         return self._take()
 
     def finish(self, conn: str | None = None) -> list[Finding]:
@@ -121,8 +175,9 @@ class LiveAnalyzer:
         for name in names:
             c = self._conns.pop(name, None) if name is not None else None
             if c is not None:
-                for rule in c.rules:
-                    rule.on_finish(c.state)
+                if c.timed and c.state.last_t is not None:
+                    self._run(c, c.timed, None, c.state, c.state.last_t)
+                self._run(c, [r.on_finish for r in c.rules], None, c.state)
         return self._take()
 
 
@@ -135,9 +190,10 @@ def analyze(
     *,
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
+    strict: bool = False,
 ) -> list[Finding]:
     """Every finding of ``records``, sorted by (conn, seq, rule)."""
-    live = LiveAnalyzer(select=select, ignore=ignore)
+    live = LiveAnalyzer(select=select, ignore=ignore, strict=strict)
     out: list[Finding] = []
     for record in records:
         out.extend(live.feed(record))

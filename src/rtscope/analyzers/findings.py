@@ -57,6 +57,15 @@ class Finding:
             "hint": self.hint,
         }
 
+    def to_record(self) -> dict[str, Any]:
+        """The ``{"kind": "finding", ...}`` capture record of a live finding (readers skip it)."""
+        return {"kind": "finding", **self.to_dict()}
+
+    def one_line(self) -> str:
+        """How the recorder prints a live finding: severity, rule, connection, message."""
+        where = self.conn if self.seq is None else f"{self.conn}#{self.seq}"
+        return f"{self.severity.label.upper()} {self.rule} [{where}] {self.message}"
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         return cls(

@@ -1,26 +1,40 @@
 """Validation of client events against the official schemas of their dialect (``openai`` types).
 
-Recipe of protocol notes §5.2: the SDK's unions are wrapped in a *real* pydantic discriminator on
-``type`` (the SDK's own ``PropertyInfo`` marker is ignored by pydantic, which would otherwise try
-every member), unknown fields are listed from ``model_extra`` at every level, and the role ×
-content-type table is applied by hand for beta (whose models accept ``text`` for every role).
+Recipe of protocol notes §5.2: the SDK's unions get a *real* discriminator on ``type`` (the SDK's
+own ``PropertyInfo`` marker is ignored by pydantic, which would otherwise try every member),
+unknown fields are listed (the models accept and keep them), and the role × content-type table
+is applied by hand for beta (whose models accept ``text`` for every role).
 
-Cost: importing ``openai`` takes ~0.8 s, so it happens only when a client event other than
-``input_audio_buffer.append`` needs checking (appends, the bulk of any capture, are checked by
-hand). Verdicts are cached per distinct event, so repeated events cost one dictionary lookup.
+Cost: importing ``openai`` takes ~0.8 s, more than analyzing a 1 MB capture. So the common path
+(:func:`validate_client_event`) checks against ``client_events.schema.json``, the JSON Schema of
+the same discriminated unions generated from the SDK (:func:`generate_schemas`; regenerate with
+``python -m rtscope.analyzers.schema``), with the small validator of
+:mod:`rtscope.analyzers.jsonschema`. :func:`validate_with_sdk` is the reference path through the
+SDK's pydantic models; tests check both agree and that the shipped file matches the SDK.
+``input_audio_buffer.append`` (the bulk of any capture) is checked by hand, and verdicts are
+cached per distinct event.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import typing
-from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-__all__ = ["ROLE_CONTENT", "Problem", "validate_client_event"]
+from .jsonschema import Problem, validate
+
+__all__ = [
+    "ROLE_CONTENT",
+    "Problem",
+    "generate_schemas",
+    "validate_client_event",
+    "validate_with_sdk",
+]
 
 #: dialect → role → content types the server accepts in ``conversation.item.create``
 ROLE_CONTENT: dict[str, dict[str, tuple[str, ...]]] = {
@@ -38,22 +52,6 @@ ROLE_CONTENT: dict[str, dict[str, tuple[str, ...]]] = {
 
 _APPEND_KEYS = frozenset({"type", "event_id", "audio"})
 _BRANCH = re.compile(r"^[A-Z][A-Za-z0-9]+$")
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One schema problem: JSON path (``$.item.content[0].type``), what is wrong, allowed values."""
-
-    path: str
-    message: str
-    allowed: tuple[str, ...] = ()
-    unknown_field: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path, "problem": self.message}
-        if self.allowed:
-            out["allowed"] = list(self.allowed)
-        return out
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -105,7 +103,8 @@ def _strip_digests(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "item": {**item, "content": content}}
 
 
-def _sdk_problems(event: dict[str, Any], dialect: str) -> list[Problem]:
+def validate_with_sdk(event: dict[str, Any], dialect: str) -> list[Problem]:
+    """Problems of ``event`` found by the SDK's pydantic models (slow import; the reference)."""
     from pydantic import ValidationError
 
     adapter = _adapters()[dialect]
@@ -206,9 +205,54 @@ def validate_client_event(event: dict[str, Any], dialect: str) -> list[Problem]:
         key = (repr(event).encode(), dialect)
     found = _CACHE.get(key)
     if found is None:
-        found = _sdk_problems(event, dialect)
+        found = validate(_strip_digests(event), dialect)
         seen = {p.path for p in found}
         found += [p for p in _role_problems(event, dialect) if p.path not in seen]
+        found.sort(key=lambda p: p.unknown_field)
         if len(_CACHE) < 10_000:
             _CACHE[key] = found
     return list(found)
+
+
+_NOISE = frozenset({"title", "description", "default"})
+
+
+def _compact(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: (
+                {name: _compact(v) for name, v in node[k].items()}
+                if k in ("properties", "$defs")
+                else _compact(v)
+            )
+            for k, v in node.items()
+            if k not in _NOISE
+        }
+    if isinstance(node, list):
+        return [_compact(v) for v in node]
+    return node
+
+
+def generate_schemas() -> dict[str, Any]:
+    """The compact JSON Schemas of both client-event unions, from the installed SDK."""
+    from importlib.metadata import version
+
+    adapters = _adapters()
+    out: dict[str, Any] = {"openai": version("openai")}
+    for dialect in ("ga", "beta"):
+        out[dialect] = _compact(adapters[dialect].json_schema())
+    return out
+
+
+SCHEMA_FILE = Path(__file__).with_name("client_events.schema.json")
+
+
+def main() -> None:
+    """Regenerate ``client_events.schema.json`` from the installed SDK."""
+    data = orjson.dumps(generate_schemas(), option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+    SCHEMA_FILE.write_bytes(data + b"\n")
+    print(f"wrote {SCHEMA_FILE.name} ({len(data)} bytes)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -27,7 +27,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["CONFIG_KEYS", "bytes_per_ms", "has_audio", "normalize_format", "normalize_session"]
+__all__ = [
+    "CONFIG_KEYS",
+    "as_list",
+    "bytes_per_ms",
+    "has_audio",
+    "normalize_format",
+    "normalize_session",
+]
 
 CONFIG_KEYS = (
     "modalities",
@@ -127,3 +134,8 @@ def normalize_session(session: Any) -> dict[str, Any]:
 def has_audio(modalities: Any) -> bool:
     """Whether a normalized ``modalities`` value asks for audio output."""
     return isinstance(modalities, list) and "audio" in modalities
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a list, else ``[]``: event fields are iterated without trusting them."""
+    return value if isinstance(value, list) else []

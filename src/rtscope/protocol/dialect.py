@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from .config import as_list
+
 __all__ = ["BETA", "GA", "Dialect", "dialect_of", "handshake_dialect"]
 
 Dialect = Literal["beta", "ga"]
@@ -60,7 +62,7 @@ def _session_dialect(session: Any) -> Dialect | None:
 def _content_dialect(item: Any) -> Dialect | None:
     if not isinstance(item, dict):
         return None
-    for part in item.get("content") or ():
+    for part in as_list(item.get("content")):
         if isinstance(part, dict):
             ctype = part.get("type")
             if ctype in ("output_text", "output_audio"):
@@ -88,7 +90,7 @@ def dialect_of(event: dict[str, Any]) -> Dialect | None:
                 return GA
             if "modalities" in response:
                 return BETA
-            for item in response.get("output") or ():
+            for item in as_list(response.get("output")):
                 found = _content_dialect(item)
                 if found:
                     return found

@@ -23,11 +23,12 @@ request or error it concerns), which is what rules look at.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .acks import ACKS, ERROR_CODE_SOURCES
-from .config import bytes_per_ms, normalize_session
+from .config import as_list, bytes_per_ms, normalize_session
 from .dialect import Dialect, dialect_of
 from .events import direction_of
 
@@ -43,6 +44,7 @@ __all__ = [
     "SpeechSpan",
     "Violation",
     "b64_len",
+    "track",
 ]
 
 #: Server events that belong to one response and carry its ``response_id``.
@@ -292,7 +294,7 @@ def _str(value: Any) -> str | None:
 
 def _content_types(item: dict[str, Any]) -> list[str]:
     out = []
-    for part in item.get("content") or ():
+    for part in as_list(item.get("content")):
         if isinstance(part, dict) and isinstance(part.get("type"), str):
             out.append(part["type"])
     return out
@@ -330,8 +332,8 @@ class SessionState:
         self.active: dict[str, Response] = {}
         self.calls: dict[str, FunctionCall] = {}
         self.outputs: list[ClientRequest] = []
-        self.open_parts: set[tuple[Any, Any, Any]] = set()
-        self.done_parts: set[tuple[Any, Any, Any]] = set()
+        self.open_parts: set[tuple[str | int | None, ...]] = set()
+        self.done_parts: set[tuple[str | int | None, ...]] = set()
         self.saw_parts = False
         # input audio
         self.buffer_bytes = 0
@@ -342,6 +344,8 @@ class SessionState:
         self.run_bytes = 0
         self.last_append_t: float | None = None
         self.last_append_seq: int | None = None
+        #: bytes appended since the last speech_stopped: what a VAD commit leaves buffered
+        self.since_stop_bytes = 0
         # VAD
         self.speech: SpeechSpan | None = None
         self.spans: list[SpeechSpan] = []
@@ -420,6 +424,7 @@ class SessionState:
         if m.type == "input_audio_buffer.append":
             n = b64_len(ev.get("audio"))
             self.buffer_bytes += n
+            self.since_stop_bytes += n
             self.appended_bytes += n
             self.appends += 1
             self.last_append_seq = m.seq
@@ -557,7 +562,7 @@ class SessionState:
                 info.request, info.link = req, "timing"
 
     def _on_rate_limits(self, m: Msg) -> None:
-        for lim in m.event.get("rate_limits") or ():
+        for lim in as_list(m.event.get("rate_limits")):
             if isinstance(lim, dict) and isinstance(lim.get("name"), str):
                 self.rate_limits[lim["name"]] = lim
 
@@ -627,7 +632,7 @@ class SessionState:
         echoed = normalize_session(body).get("modalities")
         if echoed is not None and resp.echoed_modalities is None:
             resp.echoed_modalities = echoed
-        for item in body.get("output") or ():
+        for item in as_list(body.get("output")):
             if isinstance(item, dict):
                 resp.content_types.update(_content_types(item))
                 self._function_call_item(m, item, resp.id)
@@ -654,7 +659,10 @@ class SessionState:
             return
         if resp.done_seq is not None:
             self._violate(m, "after-done", f"{m.type} after response.done of {resp.id}", resp.id)
-        key = (ev.get("item_id"), ev.get("output_index"), ev.get("content_index"))
+        key = tuple(
+            v if v is None or isinstance(v, str | int) else repr(v)
+            for v in (ev.get("item_id"), ev.get("output_index"), ev.get("content_index"))
+        )
         if m.type == "response.content_part.added":
             self.saw_parts = True
             self.open_parts.add(key)
@@ -764,8 +772,9 @@ class SessionState:
                 self.committed_user_items.append(known)
 
     def _on_committed(self, m: Msg) -> None:
-        self._ack(m)
-        self.buffer_bytes = 0
+        by_client = self._ack(m) is not None
+        # A VAD commit takes the audio up to speech_stopped; what came after stays buffered.
+        self.buffer_bytes = 0 if by_client else min(self.buffer_bytes, self.since_stop_bytes)
         if self.speech is not None and self.speech.stop_seq is None:
             self.speech.stop_seq, self.speech.stop_t = m.seq, m.t
             self.speech = None
@@ -786,6 +795,7 @@ class SessionState:
         self.spans.append(span)
 
     def _on_speech_stopped(self, m: Msg) -> None:
+        self.since_stop_bytes = 0
         span = self.speech
         if span is not None:
             span.stop_seq, span.stop_t = m.seq, m.t
@@ -803,6 +813,30 @@ class SessionState:
         item = self.items.get(str(m.event.get("item_id")))
         if item is not None:
             item.transcription_done = True
+
+
+def track(records: Iterable[dict[str, Any]]) -> dict[str, SessionState]:
+    """The final :class:`SessionState` of every connection in ``records`` (no rules run).
+
+    For readers of the model (the HTML report): effective config over time
+    (``config_history``), responses (``response_order``), items, VAD ``spans``, errors, close.
+    """
+    states: dict[str, SessionState] = {}
+    for record in records:
+        kind = record.get("kind")
+        if kind not in ("msg", "open", "close"):
+            continue
+        conn = str(record.get("conn", "0"))
+        s = states.get(conn)
+        if s is None:
+            s = states[conn] = SessionState(conn)
+        if kind == "msg":
+            s.apply(record)
+        elif kind == "open":
+            s.apply_open(record)
+        else:
+            s.apply_close(record)
+    return states
 
 
 def _call_id_of(req: ClientRequest) -> str | None:

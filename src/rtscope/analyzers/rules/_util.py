@@ -27,6 +27,7 @@ EXPLAINED_BY = {
     "input_audio_buffer_commit_empty": "commit-too-short",
     "session_expired": "session-expired",
     "invalid_tool_call_id": "tool-output-rejected",
+    "response_cancel_not_active": "cancel-without-response",
 }
 
 

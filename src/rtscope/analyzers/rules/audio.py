@@ -15,6 +15,8 @@ MIN_COMMIT_MS = 100
 AHEAD_MS = 300
 TRUNCATE_WAIT_S = 3.0
 SPEECH_TIMEOUT_S = 15.0
+#: a transcription not there this long after its item, by the end of the connection, is missing
+TRANSCRIPTION_WAIT_S = 5.0
 RATE_WINDOW_S = 5.0
 RATE_TOLERANCE = 0.2
 #: byte rates of formats people actually send (B/s), for naming the likely one
@@ -121,6 +123,8 @@ class InterruptionNotTruncated(Rule):
             iid = m.event.get("item_id")
             self._waiting = [w for w in self._waiting if w[1].id != iid]
             return
+        if "call_id=" in str((s.open or {}).get("url", "")):
+            return  # a WebRTC/SIP sideband: the server truncates by itself
         span = s.spans[-1] if s.spans and s.spans[-1].start_seq == m.seq else None
         if span is None or span.interrupted is None or m.t is None:
             return
@@ -299,13 +303,18 @@ class AudioFormatMismatch(Rule):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._done = False
+        self._next_check = RATE_WINDOW_S
+        self._run: float | None = None
 
     def on_message(self, s: SessionState, m: Msg) -> None:
         if self._done or s.run_start_t is None or s.run_last_t is None:
             return
         span = s.run_last_t - s.run_start_t
-        if span < RATE_WINDOW_S:
+        if s.run_start_t != self._run:
+            self._run, self._next_check = s.run_start_t, RATE_WINDOW_S  # a new run of appends
+        if span < self._next_check:
             return
+        self._next_check = span + 1.0  # judge the rate at most once per second of streaming
         bpm = bytes_per_ms(s.config.get("input_format", "pcm16"))
         if bpm is None:
             return
@@ -338,7 +347,8 @@ class TranscriptionFailed(Rule):
     ``model_not_found`` when the project may not use the model). Apps often ignore it since it
     is outside the error stream. When transcription is enabled in the effective config and a
     committed user audio item gets neither ``.completed`` nor ``.failed`` by the end of a
-    recorded connection, it never arrived (excerpts are not judged).
+    recorded connection (and at least 5 s after the item), it never arrived (excerpts are not
+    judged).
 
     Fix: log ``.failed`` events; check the transcription model is allowed; remember there is no
     ``.done`` event (listen for ``.completed``).
@@ -369,7 +379,14 @@ class TranscriptionFailed(Rule):
     def on_finish(self, s: SessionState) -> None:
         if not s.recorded or not isinstance(s.config.get("transcription"), dict):
             return
-        missing = [i for i in s.committed_user_items if not i.transcription_done]
+        missing = [
+            i
+            for i in s.committed_user_items
+            if not i.transcription_done
+            and i.t is not None
+            and s.last_t is not None
+            and s.last_t - i.t >= TRANSCRIPTION_WAIT_S
+        ]
         if not missing:
             return
         self.report(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...protocol.config import as_list
 from ...protocol.dialect import Dialect, handshake_dialect
 from ...protocol.session import Msg, SessionState
 from ..findings import Severity
@@ -206,7 +207,7 @@ class RateLimitLow(Rule):
         self._seen: set[str] = set()
 
     def on_message(self, s: SessionState, m: Msg) -> None:
-        for lim in m.event.get("rate_limits") or ():
+        for lim in as_list(m.event.get("rate_limits")):
             if not isinstance(lim, dict):
                 continue
             name, limit, left = lim.get("name"), lim.get("limit"), lim.get("remaining")

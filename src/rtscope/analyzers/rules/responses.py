@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...protocol.config import has_audio
+from ...protocol.config import as_list, has_audio
 from ...protocol.session import Msg, Response, SessionState
 from ..findings import Severity
 from ..registry import Rule
@@ -120,7 +120,7 @@ class TextOnlyResponse(Rule):
             item = req.event.get("item")
             if not isinstance(item, dict) or req.seq > created:
                 continue
-            types = {p.get("type") for p in item.get("content") or () if isinstance(p, dict)}
+            types = {p.get("type") for p in as_list(item.get("content")) if isinstance(p, dict)}
             if item.get("role") == "system":
                 system_items.append(req.seq)
             elif item.get("role") == "assistant" and types & {"text", "output_text"}:

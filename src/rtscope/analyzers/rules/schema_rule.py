@@ -69,12 +69,42 @@ class InvalidClientEvent(Rule):
             f"{m.type} does not fit the {dialect.upper() if dialect == 'ga' else dialect} "
             f"schema: {_describe(first)}"
             + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
-            "fix the named field"
-            + (f"; allowed: {', '.join(first.allowed)}" if first.allowed else ""),
+            _hint(problems, dialect),
             severity=None if hard else Severity.WARNING,
             dialect=dialect,
             problems=[p.to_dict() for p in problems[:20]],
         )
+
+
+#: beta session fields → where GA wants them (protocol notes §2.3)
+GA_MOVES = {
+    "modalities": "output_modalities",
+    "voice": "audio.output.voice",
+    "input_audio_format": "audio.input.format",
+    "output_audio_format": "audio.output.format",
+    "turn_detection": "audio.input.turn_detection",
+    "input_audio_transcription": "audio.input.transcription",
+    "input_audio_noise_reduction": "audio.input.noise_reduction",
+    "max_response_output_tokens": "max_output_tokens",
+    "speed": "audio.output.speed",
+}
+
+
+def _hint(problems: list[Problem], dialect: str) -> str:
+    parts = []
+    for p in problems[:3]:
+        if p.unknown_field:
+            field = p.path.rsplit(".", 1)[-1]
+            moved = GA_MOVES.get(field) if dialect == "ga" and p.path.count(".") == 2 else None
+            parts.append(f"move {p.path} to {moved}" if moved else f"remove {p.path}")
+        elif p.allowed:
+            parts.append(f"use {' or '.join(p.allowed)} at {p.path}")
+        elif "missing" in p.message:
+            extra = ' (e.g. "realtime")' if p.path == "$.session.type" else ""
+            parts.append(f"add {p.path}{extra}")
+        else:
+            parts.append(f"fix {p.path} ({p.message})")
+    return "; ".join(parts)
 
 
 def _describe(p: Problem) -> str:
