@@ -190,13 +190,18 @@ class Candidate:
     name: str
     available: bool
     reason: str = ""
-    kind: str = ""  # "direct" | "mitmdump" | "addon" | "record"
+    kind: str = ""  # "direct" | "mitmdump" | "lean" | "addon" | "record"
 
     def argv(self, upstream: int, port: int, out: Path) -> list[str]:
         reverse = f"reverse:http://{HOST}:{upstream}@{HOST}:{port}"
         mitmdump = str(BIN / "mitmdump")
         if self.kind == "mitmdump":
             return [mitmdump, "-q", "--set", "flow_detail=0", "--mode", reverse]
+        if self.kind == "lean":
+            return [
+                sys.executable, str(HERE / "lean_proxy.py"),
+                "--upstream-port", str(upstream), "--port", str(port),
+            ]  # fmt: skip
         if self.kind == "addon":
             return [
                 mitmdump, "-q", "--set", "flow_detail=0", "-s", addon_path() or "",
@@ -239,7 +244,11 @@ def record_available() -> tuple[bool, str]:
 
 
 def candidates(names: list[str] | None = None) -> list[Candidate]:
-    """direct, bare mitmdump, mitmdump -s rtscope addon, rtscope record (in that order)."""
+    """direct, bare mitmdump, mitmdump -s rtscope addon, rtscope record (in that order).
+
+    ``lean`` (embedded mitmproxy, no recorder: the ceiling of ``rtscope record``) is only
+    included when asked for by name.
+    """
     found = [
         Candidate("direct", True, kind="direct"),
         Candidate("mitmdump", (BIN / "mitmdump").exists(), "mitmdump not installed", "mitmdump"),
@@ -255,9 +264,10 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     )
     ok, why = record_available()
     found.append(Candidate("rtscope record", ok, why, "record"))
+    found.append(Candidate("lean, no recorder", True, kind="lean"))
     if names:
-        found = [c for c in found if c.kind in names or c.name in names]
-    return found
+        return [c for c in found if c.kind in names or c.name in names]
+    return [c for c in found if c.kind != "lean"]
 
 
 @dataclass

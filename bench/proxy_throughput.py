@@ -5,6 +5,8 @@ direct client↔server, bare ``mitmdump`` in reverse mode, ``mitmdump -s <rtscop
 ``rtscope record``. For each message size (200 B, 4 KB) and direction (client→server,
 server→client) every round measures every candidate once, in a rotating order; the printed figure
 is the median over rounds, the ratio is the median of the per-round ratios to bare mitmdump.
+``--only …,lean,…`` adds the ceiling of an embedded proxy: mitmproxy with the same lean addon set
+as ``rtscope record`` but no recorder (``lean_proxy.py``).
 
 Targets (issue 6): ``rtscope record`` ≥ 1.8× bare mitmdump msg/s; ``mitmdump -s`` addon costs
 ≤ 8 % of bare mitmdump's msg/s (ratio ≥ 0.92).

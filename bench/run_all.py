@@ -20,9 +20,18 @@ import time
 
 import _common as c
 
+#: every proxy candidate, with the lean embedded mitmproxy without recorder (the ceiling)
+ALL_PROXIES = "direct,mitmdump,lean,addon,record"
 #: (script, extra arguments in default / quick / full mode)
 SCRIPTS: list[tuple[str, dict[str, list[str]]]] = [
-    ("proxy_throughput.py", {"default": [], "quick": ["--quick"], "full": ["--rounds", "5"]}),
+    (
+        "proxy_throughput.py",
+        {
+            "default": ["--only", ALL_PROXIES],
+            "quick": ["--quick"],
+            "full": ["--rounds", "5", "--only", ALL_PROXIES],
+        },
+    ),
     ("proxy_latency.py", {"default": [], "quick": ["--quick"], "full": ["--count", "500"]}),
     ("proxy_memory.py", {"default": [], "quick": ["--quick"], "full": ["--full"]}),
     ("proxy_sessions.py", {"default": [], "quick": ["--quick"], "full": []}),
