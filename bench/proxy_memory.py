@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                     met = projected <= TARGET_MB
                     ok &= met
                     verdict = (
-                        f"  → {projected:,.1f} MB over 180k (target ≤ {TARGET_MB:g}:"
+                        f"  → {projected:,.1f} MiB over 180k (target ≤ {TARGET_MB:g} MB:"
                         f" {'met' if met else 'NOT met'})"
                     )
                 print(
