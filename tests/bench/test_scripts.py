@@ -30,9 +30,10 @@ def run(script: str, *args: str, timeout: float = 120) -> str:
 
 
 def test_proxy_throughput_prints_msgs_per_second_for_direct_and_mitmdump() -> None:
-    out = run("proxy_throughput.py", "--quick", "--sizes", "200", "--only", "direct,mitmdump")
+    out = run("proxy_throughput.py", "--quick", "--sizes", "200", "--only", "direct,mitmdump,lean")
     assert re.search(rf"200 c→s\s+direct\s+{NUMBER}", out)
     assert re.search(rf"200 s→c\s+mitmdump\s+{NUMBER}\s+\S+\s+{NUMBER}\s+1\.00×", out)
+    assert re.search(rf"200 c→s\s+lean, no recorder\s+{NUMBER}", out)
 
 
 def test_proxy_latency_prints_p50_p99_and_added_latency() -> None:
