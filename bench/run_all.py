@@ -38,6 +38,8 @@ SCRIPTS: list[tuple[str, dict[str, list[str]]]] = [
     ("analyze_speed.py", {"default": [], "quick": ["--quick"], "full": ["--full"]}),
     ("analyze_cold.py", {"default": [], "quick": ["--quick"], "full": []}),
     ("codec_cost.py", {"default": [], "quick": ["--quick"], "full": []}),
+    ("sleep_lateness.py", {"default": [], "quick": ["--quick"], "full": []}),
+    ("serve_realtime.py", {"default": [], "quick": ["--quick"], "full": ["--full"]}),
 ]
 #: Scripts owned by other parts of rtscope: run when present, with --quick/--full if they take it.
 OPTIONAL = ["recorder_hook.py", "replay_lateness.py", "serve_concurrency.py"]

@@ -463,6 +463,27 @@ def lines(target_bytes: int, seed: int = 6) -> Iterator[bytes]:
     yield from s.out
 
 
+def session_capture(seconds: float, directory: Path | None = None) -> Path:
+    """A cached capture of ONE connection lasting about ``seconds`` of session time."""
+    directory = directory or cache_dir()
+    label = f"{seconds:g}".replace(".", "_")
+    path = directory / f"synth-v{GENERATOR_VERSION}-session-{label}s.jsonl"
+    if not path.exists():
+        part = path.with_suffix(".part")
+        s = _Session(random.Random(7))
+        s.header()
+        s.start()
+        with open(part, "wb") as out:
+            while s.t - T0 < seconds:
+                s.turn()
+                out.writelines(s.out)
+                s.out.clear()
+            s.close()
+            out.writelines(s.out)
+        part.replace(path)
+    return path
+
+
 def audio_share(path: Path) -> float:
     """Fraction of the file's bytes on lines of audio-carrying events."""
     audio = total = 0

@@ -80,3 +80,15 @@ def test_run_all_runs_the_chosen_scripts_and_summarizes() -> None:
 def test_codec_cost_prints_microseconds_per_message() -> None:
     out = run("codec_cost.py", "--quick")
     assert re.search(rf"client 4 KB \(append\)\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}", out)
+
+
+def test_sleep_lateness_prints_the_machine_floor() -> None:
+    out = run("sleep_lateness.py", "--quick")
+    assert re.search(rf"run 1: lateness p50 {NUMBER} ms\s+p99 {NUMBER} ms\s+max {NUMBER} ms", out)
+
+
+def test_serve_realtime_prints_lateness_and_the_clients_behind(bench_cache: Path) -> None:
+    out = run("serve_realtime.py", "--clients", "3", "--seconds", "1")
+    assert re.search(rf"behind schedule: p50 {NUMBER} ms, p99 {NUMBER} ms", out)
+    assert re.search(r"clients more than 50 ms behind: \d+/3", out)
+    assert "3/3 clients got every message" in out
