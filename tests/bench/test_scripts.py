@@ -69,12 +69,12 @@ def test_analyze_cold_prints_wall_times_and_import_breakdown(bench_cache: Path) 
 
 
 def test_run_all_runs_the_chosen_scripts_and_summarizes() -> None:
-    out = run("run_all.py", "--quick", "--only", "analyze_cold,replay_lateness")
+    out = run("run_all.py", "--quick", "--only", "analyze_cold,serve_concurrency")
     assert "== summary" in out
     assert re.search(r"analyze_cold.py\s+(ok|target)", out)
     assert "proxy_throughput.py" not in out.split("== summary")[1]
     # a script another part of rtscope owns is run when present, reported when absent
-    assert re.search(r"replay_lateness.py\s+(ok|target|not present)", out)
+    assert re.search(r"serve_concurrency.py\s+(ok|target|not present)", out)
 
 
 def test_codec_cost_prints_microseconds_per_message() -> None:
