@@ -1,0 +1,181 @@
+"""Target 5 (serve): many clients playing a voice session against ``rtscope serve`` at real time.
+
+``rtscope serve CAPTURE`` (speed 1) serves a synthetic one-connection voice session
+(``synth.session_capture``: ``--seconds`` of session time, ~70 % audio bytes). ``--clients``
+clients connect at once; each sends the recorded client messages at their recorded offsets (like
+an app streaming its microphone) and times every server message it receives against the offset
+recorded for it. A message's lateness = (arrival − connection open) − (recorded t − recorded
+open). Client sends are timed too, so a late client (this process is one of three busy ones on a
+2-CPU machine) is not blamed on the server, and the client process's own event-loop lag is
+sampled every 5 ms (a stall there delays receipts as much as a stall of the server). The replay
+part's ``serve_concurrency.py`` measures throughput at ``--speed 10``; this script measures the
+schedule.
+
+Target (issue 6): 50 concurrent clients playing a 5-minute session at real time, no client more
+than 50 ms behind schedule.
+
+    python bench/serve_realtime.py [--clients 50] [--seconds 60] [--full (300 s)] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import _common as c
+import psutil
+import synth
+from websockets.asyncio.client import connect
+
+from rtscope.capture.codec import payload_of
+from rtscope.capture.reader import CaptureReader
+
+TARGET_MS = 50.0
+
+
+@dataclass
+class Plan:
+    client: list[tuple[float, bytes, bool]] = field(default_factory=list)  # offset, payload, text
+    server: list[float] = field(default_factory=list)  # offsets of server messages
+
+
+def load_plan(path: object) -> Plan:
+    plan = Plan()
+    t_open = None
+    for rec in CaptureReader(path):  # type: ignore[arg-type]
+        if rec["kind"] == "open":
+            t_open = float(rec["t"])
+        elif rec["kind"] == "msg" and t_open is not None:
+            offset = float(rec["t"]) - t_open
+            if rec["from"] == "client":
+                data, text = payload_of(rec)
+                plan.client.append((offset, data, text))
+            else:
+                plan.server.append(offset)
+    return plan
+
+
+@dataclass
+class Result:
+    late: list[float] = field(default_factory=list)  # server message lateness, s
+    send_late: list[float] = field(default_factory=list)
+    received: int = 0
+
+
+async def one_client(url: str, plan: Plan, out: Result) -> None:
+    async with connect(url, compression=None, max_size=2**24, ping_interval=None) as ws:
+        start = time.perf_counter()
+
+        async def sender() -> None:
+            for offset, data, text in plan.client:
+                delay = start + offset - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                out.send_late.append(max(0.0, -delay))
+                await ws.send(data, text=text)
+
+        task = asyncio.create_task(sender())
+        try:
+            for offset in plan.server:
+                await ws.recv(decode=False)
+                out.late.append(time.perf_counter() - start - offset)
+                out.received += 1
+        finally:
+            await task
+
+
+async def run_clients(url: str, plan: Plan, clients: int) -> tuple[list[Result], list[float]]:
+    """Every client's result, and this process's own event-loop lag samples (s)."""
+    results = [Result() for _ in range(clients)]
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def monitor() -> None:
+        # wakes every 5 ms: a late wake-up means THIS process (the clients) stalled
+        while not stop.is_set():
+            due = time.perf_counter() + 0.005
+            await asyncio.sleep(0.005)
+            lags.append(max(0.0, time.perf_counter() - due))
+
+    watch = asyncio.create_task(monitor())
+    try:
+        await asyncio.gather(*(one_client(url, plan, r) for r in results))
+    finally:
+        stop.set()
+        await watch
+    return results, lags
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clients", type=int, default=50)
+    p.add_argument("--seconds", type=float, default=60.0, help="session length (real time)")
+    p.add_argument("--full", action="store_true", help="a 5-minute session")
+    p.add_argument("--quick", action="store_true", help="5 clients, 5 s")
+    args = p.parse_args(argv)
+    if args.full:
+        args.seconds = 300.0
+    if args.quick:
+        args.clients, args.seconds = 5, 5.0
+    path = synth.session_capture(args.seconds)
+    plan = load_plan(path)
+    duration = max(plan.server[-1], plan.client[-1][0])
+    c.banner(
+        f"rtscope serve at real time: {args.clients} clients × a {duration:.0f} s voice session"
+        f" ({len(plan.client)} client, {len(plan.server)} server messages each) (target 5)"
+    )
+    with c.workdir() as work:
+        port = c.free_port()
+        argv_ = [str(c.BIN / "rtscope"), "serve", str(path), "--listen", f"{c.HOST}:{port}"]
+        try:
+            server = c.spawn("serve", argv_, port, work)
+        except RuntimeError as exc:
+            print(f"   rtscope serve: not available ({str(exc).splitlines()[0]})")
+            return 0
+        try:
+            proc = psutil.Process(server.pid)
+            cpu0 = c.cpu_seconds(proc)
+            t0 = time.perf_counter()
+            url = f"ws://{c.HOST}:{port}/v1/realtime?model=gpt-realtime"
+            results, lags = asyncio.run(run_clients(url, plan, args.clients))
+            wall = time.perf_counter() - t0
+            cpu = c.cpu_seconds(proc) - cpu0
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"   FAILED: {exc}\n{server.tail()}")
+            return 3
+        finally:
+            server.stop()
+    late_ms = [x * 1e3 for r in results for x in r.late]
+    worst = [max(r.late, default=0.0) * 1e3 for r in results]
+    send_ms = [x * 1e3 for r in results for x in r.send_late]
+    behind = sum(1 for w in worst if w > TARGET_MS)
+    complete = sum(1 for r in results if r.received == len(plan.server))
+    print(
+        f"   server messages behind schedule: p50 {c.percentile(late_ms, 50):.1f} ms,"
+        f" p99 {c.percentile(late_ms, 99):.1f} ms, max {max(late_ms, default=0):.1f} ms"
+    )
+    print(
+        f"   worst client: {max(worst, default=0):.1f} ms behind; clients more than"
+        f" {TARGET_MS:g} ms behind: {behind}/{args.clients}"
+        f" (target 0: {'met' if behind == 0 else 'NOT met'})"
+    )
+    lag_ms = [x * 1e3 for x in lags]
+    print(
+        f"   the load generator: sends p99 {c.percentile(send_ms, 99):.1f} ms,"
+        f" max {max(send_ms, default=0):.1f} ms late; its event loop lagged p99"
+        f" {c.percentile(lag_ms, 99):.1f} ms, max {max(lag_ms, default=0):.1f} ms"
+        " (a stall here delays receipts too)"
+    )
+    print(
+        f"   {complete}/{args.clients} clients got every message; serve used"
+        f" {cpu / wall:.0%} of one CPU over {wall:.0f} s · {c.load()}"
+    )
+    return 0 if behind == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
