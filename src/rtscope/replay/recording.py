@@ -29,6 +29,8 @@ class Recording:
     open: Record | None = None
     close: Record | None = None
     header: Record | None = None
+    #: Values derived from ``messages`` once and shared by every playback of this recording.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def start(self) -> float:

@@ -93,10 +93,13 @@ async def _run(
                 event = getattr(action, "event", None)
                 if event is not None:
                     payload = event if isinstance(event, str | bytes) else orjson.dumps(event)
-                    if isinstance(payload, bytes) and getattr(action, "binary", False) is False:
-                        payload = payload.decode("utf-8")
+                    text = not getattr(action, "binary", False)
                     try:
-                        await asyncio.wait_for(ws.send(payload), send_timeout)
+                        async with asyncio.timeout(send_timeout):
+                            # bytes go out as a text frame as they are: no decode per send
+                            await ws.send(
+                                payload, text=text if isinstance(payload, bytes) else None
+                            )
                     except TimeoutError:
                         log.warning("%s does not read; dropping the connection", peer)
                         ws.transport.abort()
