@@ -1,7 +1,8 @@
 """Every rule fires on the capture scripted to show it, and stays quiet on the near misses.
 
 The captures were recorded by tests/fixtures/captures/record_fixtures.py: the real openai SDK
-client (GA and beta) against a scripted local Realtime server. ``EXPECTED`` there was written
+client (GA and beta) through rtscope's recorder (RecordProxy) to a scripted local Realtime server;
+the files are the recorder's own captures. ``EXPECTED`` there was written
 with each scenario's script (what it was built to show), not from the rules' output.
 """
 
