@@ -71,6 +71,11 @@ NEAR_MISS = {
     "session-expiring": "ga-audio-turn",  # expires in an hour
     "runaway-audio": "ga-barge-in-no-truncate",  # 3 s of audio for its transcript
     "transcript-hallucination": "beta-transcription-ok",  # "Hello."
+    "azure-url-dialect": "beta-azure-preview",  # beta events on the preview URL
+    "audio-shorter-than-transcript": "ga-audio-long-ok",  # 6 s for the same 112 characters
+    "audio-delta-after-done": "ga-audio-turn",  # every delta before output_audio.done
+    "orphan-response": "ga-cancel-idle",  # cancel after the response; nothing follows
+    "out-of-band-response-empty": "ga-oob-ok",  # the out-of-band response returns text
 }
 
 
