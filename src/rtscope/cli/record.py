@@ -86,7 +86,7 @@ def _is_loopback(host: str) -> bool:
     default=True,
     show_default=True,
     help="Run the analyzers as messages pass: print each finding at once and append it to the "
-    "capture (about 13 µs per message, see bench/live_cost.py).",
+    "capture (about 10 µs per message, see bench/live_cost.py).",
 )
 @click.option("--file", "single_file", default="", help="Write all connections to this one file.")
 @click.option(
