@@ -1,7 +1,8 @@
 """Every rule fires on the capture scripted to show it, and stays quiet on the near misses.
 
 The captures were recorded by tests/fixtures/captures/record_fixtures.py: the real openai SDK
-client (GA and beta) against a scripted local Realtime server. ``EXPECTED`` there was written
+client (GA and beta) through rtscope's recorder (RecordProxy) to a scripted local Realtime server;
+the files are the recorder's own captures. ``EXPECTED`` there was written
 with each scenario's script (what it was built to show), not from the rules' output.
 """
 
@@ -70,6 +71,11 @@ NEAR_MISS = {
     "session-expiring": "ga-audio-turn",  # expires in an hour
     "runaway-audio": "ga-barge-in-no-truncate",  # 3 s of audio for its transcript
     "transcript-hallucination": "beta-transcription-ok",  # "Hello."
+    "azure-url-dialect": "beta-azure-preview",  # beta events on the preview URL
+    "audio-shorter-than-transcript": "ga-audio-long-ok",  # 6 s for the same 112 characters
+    "audio-delta-after-done": "ga-audio-turn",  # every delta before output_audio.done
+    "orphan-response": "ga-cancel-idle",  # cancel after the response; nothing follows
+    "out-of-band-response-empty": "ga-oob-ok",  # the out-of-band response returns text
 }
 
 

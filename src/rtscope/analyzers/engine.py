@@ -3,8 +3,9 @@
 The engine keeps a :class:`~rtscope.protocol.session.SessionState` and one instance of every
 selected rule per connection. :meth:`LiveAnalyzer.feed` returns the findings that became certain
 with this record (the recorder prints them at once); :meth:`LiveAnalyzer.finish` closes a
-connection (or all) and returns what only the end can show. :func:`analyze` is exactly "feed
-everything, then finish", sorted by (conn, seq, rule).
+connection (or all) and returns what only the end can show. :func:`analyze` is exactly what the
+recorder does: feed everything, finish each connection at its close record (and the rest at the
+end), sorted by (conn, seq, rule).
 """
 
 from __future__ import annotations
@@ -197,5 +198,9 @@ def analyze(
     out: list[Finding] = []
     for record in records:
         out.extend(live.feed(record))
+        if record.get("kind") == "close":
+            # as the recorder does: a closed connection's state is finished and dropped, so
+            # memory holds only the connections still open, not the whole capture
+            out.extend(live.finish(str(record.get("conn", "0"))))
     out.extend(live.finish())
     return sorted(out, key=sort_key)

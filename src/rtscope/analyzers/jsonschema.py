@@ -165,7 +165,15 @@ class _Validator:
             # a wrong "type"/"role" literal of this very object: another member was meant
             return any(p.path in (f"{path}.type", f"{path}.role") and p.allowed for p in problems)
 
-        return min(results, key=lambda r: (tag_mismatch(r), sum(not p.unknown_field for p in r)))
+        def wrong_type(problems: list[Problem]) -> bool:
+            # this very value has another JSON type than the member (``null`` of an optional
+            # object): pydantic reports the errors inside the member of the right type
+            return any(p.path == path and p.message.startswith("expected ") for p in problems)
+
+        return min(
+            results,
+            key=lambda r: (tag_mismatch(r), wrong_type(r), sum(not p.unknown_field for p in r)),
+        )
 
     def event(self, root: dict[str, Any], event: dict[str, Any]) -> list[Problem]:
         mapping: dict[str, str] = root["discriminator"]["mapping"]

@@ -81,7 +81,13 @@ def _is_loopback(host: str) -> bool:
     help="drop: store audio as size + sha256 (shareable, not replayable).",
 )
 @click.option("--tls", is_flag=True, help="Advertise wss:// (TLS with a cert from mitmproxy's CA).")
-@click.option("--live", is_flag=True, help="Run the analyzers live and print findings.")
+@click.option(
+    "--live/--no-live",
+    default=True,
+    show_default=True,
+    help="Run the analyzers as messages pass: print each finding at once and append it to the "
+    "capture (about 10 µs per message, see bench/live_cost.py).",
+)
 @click.option("--file", "single_file", default="", help="Write all connections to this one file.")
 @click.option(
     "--confdir",

@@ -232,11 +232,16 @@ class Recorder:
             except Exception:  # noqa: BLE001 - already reported once
                 pass
 
-    def _feed_live(self, state: ConnectionLog, record: Record) -> None:
+    def _feed_live(self, state: ConnectionLog, record: Record, line: bytes | None = None) -> None:
+        """Feed a record to the live analyzer as plain data (a msg's line parsed back: the
+        record holds its event as an ``orjson.Fragment``); write what it finds."""
         if self.live is None:
             return
         try:
-            plain = orjson.loads(dumps(record)) if record.get("kind") == "msg" else record
+            if record.get("kind") == "msg":
+                plain = orjson.loads(line if line is not None else dumps(record))
+            else:
+                plain = record
             for finding in self.live.feed(plain):
                 self._write(state, finding, "writing a live finding")
         except Exception as exc:
@@ -281,12 +286,13 @@ class Recorder:
                     message.is_text,
                     audio=self.audio,
                 )
+                line = dumps(record)
                 try:
-                    state.write(dumps(record), message.timestamp, seq)
+                    state.write(line, message.timestamp, seq)
                 except Exception as exc:
                     self._report("writing a message", exc, state)
                 if self.live is not None:
-                    self._feed_live(state, record)
+                    self._feed_live(state, record, line)
         except Exception as exc:
             self._report("recording a message", exc, self._conns.get(flow.id))
         finally:

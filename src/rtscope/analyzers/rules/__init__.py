@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import audio, connection, extra, requests, responses, schema_rule, tools
+from . import audio, connection, extra, more, requests, responses, schema_rule, tools
 
-__all__ = ["audio", "connection", "extra", "requests", "responses", "schema_rule", "tools"]
+__all__ = ["audio", "connection", "extra", "more", "requests", "responses", "schema_rule", "tools"]
