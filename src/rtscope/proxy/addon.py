@@ -131,10 +131,14 @@ class Recorder:
         self._shared_lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.summaries: list[Summary] = []
+        self._options: Any = None
 
     # -- options -----------------------------------------------------------------------------
 
     def load(self, loader: Any) -> None:
+        # The options of the master that loads us, not mitmproxy's process-global ``ctx``: two
+        # recorders in one process (tests, embedding) must not read each other's settings.
+        self._options = getattr(getattr(loader, "master", None), "options", None)
         loader.add_option("rtscope_dir", str, "captures", "Directory for rtscope capture files.")
         loader.add_option(
             "rtscope_audio",
@@ -161,9 +165,11 @@ class Recorder:
         loader.add_option("rtscope_quiet", bool, False, "No per-connection summary lines.")
 
     def configure(self, updated: set[str]) -> None:
-        from mitmproxy import ctx
+        opts = self._options
+        if opts is None:
+            from mitmproxy import ctx
 
-        opts = ctx.options
+            opts = ctx.options
         if "rtscope_dir" in updated:
             self.out_dir = Path(os.path.expanduser(opts.rtscope_dir))
         if "rtscope_audio" in updated:

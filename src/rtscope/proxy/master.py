@@ -130,6 +130,9 @@ def _startup_errors() -> Iterator[_Collect]:
         logger.removeHandler(handler)
 
 
+_RUNNING: RecordProxy | None = None
+
+
 class RecordProxy:
     """mitmproxy with the recorder, in the running event loop.
 
@@ -193,9 +196,20 @@ class RecordProxy:
         return master
 
     async def start(self) -> tuple[str, int]:
-        """Listen; return (host, port). Raises :class:`RecorderError` if that is impossible."""
+        """Listen; return (host, port). Raises :class:`RecorderError` if that is impossible.
+
+        One RecordProxy per process: mitmproxy hands every new connection to its process-global
+        ``ctx.master`` (``proxy/mode_servers.py``), so a second proxy would receive the first
+        one's connections and write them with its own settings.
+        """
         from mitmproxy import exceptions
 
+        global _RUNNING
+        if _RUNNING is not None and _RUNNING is not self:
+            raise RecorderError(
+                "another rtscope recording proxy is already running in this process (mitmproxy "
+                "routes every connection through one global master); stop it first"
+            )
         try:
             self.master = master = self._build()
         except exceptions.OptionsError as exc:
@@ -212,6 +226,7 @@ class RecordProxy:
                 " (choose another port with --listen)"
             )
         await master.running()
+        _RUNNING = self
         addrs = proxyserver.listen_addrs()
         host, port = addrs[0][0], addrs[0][1]
         return str(host), int(port)
@@ -234,9 +249,12 @@ class RecordProxy:
 
     async def stop(self) -> None:
         """Stop listening and close every capture (idempotent)."""
+        global _RUNNING
         master, self.master = self.master, None
         if master is None:
             return
+        if _RUNNING is self:
+            _RUNNING = None
         proxyserver = master.addons.get("proxyserver")
         try:
             await proxyserver.servers.update([])
