@@ -115,9 +115,11 @@ async def _run(
                 await ws.close(1000)
                 return
             due = session.next_due()
-            timeout = None if due is None else max(0.0, due - loop.time())
             try:
-                message = await asyncio.wait_for(ws.recv(), timeout)
+                # asyncio.timeout, not wait_for: no task per wake-up (50 clients × ~45 msg/s);
+                # cancelling recv() is safe in websockets.
+                async with asyncio.timeout_at(due):
+                    message = await ws.recv()
             except TimeoutError:
                 continue
             session.receive(loop.time(), message)
