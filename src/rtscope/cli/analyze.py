@@ -19,7 +19,7 @@ import orjson
 from ..analyzers import Severity, analyze, select_rules
 from ..analyzers.output import InputResult, json_document, text_report
 from ..capture.sources import open_source
-from ..errors import CaptureError
+from ..errors import CaptureError, InputError
 
 #: files picked up when a directory is given (anything else in it is left alone)
 INPUT_SUFFIXES = (
@@ -49,6 +49,12 @@ def expand(paths: tuple[str, ...]) -> list[str]:
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)
                 and f.name.lower().endswith(INPUT_SUFFIXES)
             )
+            if not found:
+                raise InputError(
+                    raw,
+                    "directory holds no capture files",
+                    hint="expected " + ", ".join(f"*{s}" for s in INPUT_SUFFIXES),
+                )
             out += found
         else:
             out.append(raw)
@@ -97,6 +103,8 @@ def run(
             reader = open_source(source, name)
             counter = _Counter(reader)
             result.findings = analyze(counter, select=select, ignore=ignore)
+            if not counter.conns:
+                raise CaptureError(name, "no events in this input", hint="is it an empty capture?")
         except CaptureError as exc:
             if debug:
                 raise
@@ -159,8 +167,6 @@ def command(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--select/--ignore") from None
     files = expand(paths)
-    if not files:
-        raise click.BadParameter("no capture files found", param_hint="PATH")
     results, errors = run(files, chosen, skipped, debug)
     for res in results:
         for problem in res.problems:

@@ -21,6 +21,8 @@ def _records(capture: str) -> tuple[list[Record], list[str], float | None]:
     source: str | IO[bytes] = sys.stdin.buffer if capture == "-" else capture
     reader = open_source(source, "<stdin>" if capture == "-" else capture)
     records = list(reader)
+    if not any(record.get("kind") in ("open", "msg") for record in records):
+        raise InputError(reader.name, "no events in this input", hint="is it an empty capture?")
     return records, [str(problem) for problem in reader.problems], header_time(reader.header)
 
 
