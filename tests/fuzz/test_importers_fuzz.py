@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -41,7 +40,9 @@ SETTINGS = settings(
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=10,
 )
 
@@ -93,9 +94,12 @@ har_entry = st.fixed_dictionaries(
         "request": st.fixed_dictionaries(
             {},
             optional={
-                "url": st.sampled_from(["wss://127.0.0.1/v1/realtime?model=m", "", "::"]) | json_values,
+                "url": st.sampled_from(["wss://127.0.0.1/v1/realtime?model=m", "", "::"])
+                | json_values,
                 "headers": st.lists(
-                    st.fixed_dictionaries({"name": st.text(max_size=8), "value": st.text(max_size=8)})
+                    st.fixed_dictionaries(
+                        {"name": st.text(max_size=8), "value": st.text(max_size=8)}
+                    )
                     | json_values,
                     max_size=3,
                 )
@@ -111,7 +115,15 @@ har_entry = st.fixed_dictionaries(
     },
 )
 har_doc = st.fixed_dictionaries(
-    {"log": st.fixed_dictionaries({}, optional={"entries": st.lists(har_entry | json_values, max_size=4) | json_values, "version": json_values})}  # noqa: E501
+    {
+        "log": st.fixed_dictionaries(
+            {},
+            optional={
+                "entries": st.lists(har_entry | json_values, max_size=4) | json_values,
+                "version": json_values,
+            },
+        )
+    }  # noqa: E501
 )
 
 
@@ -159,16 +171,28 @@ def test_anything_shaped_like_a_tnetstring_imports_or_raises(
 
 # -- pasted logs -------------------------------------------------------------------------------
 
-fragments = st.sampled_from(LOG_LINES) | st.text(max_size=40) | st.sampled_from(
-    ["{", "}", "[", "]", "type:", "- type: session.update", "'type': 'x'", '"type": "error"', "```"]
+fragments = (
+    st.sampled_from(LOG_LINES)
+    | st.text(max_size=40)
+    | st.sampled_from(
+        [
+            "{",
+            "}",
+            "[",
+            "]",
+            "type:",
+            "- type: session.update",
+            "'type': 'x'",
+            '"type": "error"',
+            "```",
+        ]
+    )
 )
 
 
 @SETTINGS
 @given(st.lists(fragments, max_size=40), st.sampled_from(["\n", "\r\n", " "]))
-def test_pasted_text_of_real_log_fragments_imports_or_raises(
-    lines: list[str], sep: str
-) -> None:
+def test_pasted_text_of_real_log_fragments_imports_or_raises(lines: list[str], sep: str) -> None:
     consume(sep.join(lines).encode("utf-8", "surrogatepass"), "paste.txt")
 
 

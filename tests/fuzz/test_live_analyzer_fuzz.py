@@ -40,8 +40,9 @@ SETTINGS = settings(
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 odd = json_values | st.sampled_from([True, "7", -1, 1e308, float("nan")])
@@ -58,8 +59,22 @@ def _event_variant(base: dict[str, Any], key: str | None, value: Any) -> dict[st
 events = st.builds(
     _event_variant,
     st.sampled_from(EVENTS),
-    st.none() | st.sampled_from(["response", "item", "session", "delta", "item_id", "error",
-                                  "response_id", "audio", "call_id", "type", "rate_limits"]),  # fmt: skip
+    st.none()
+    | st.sampled_from(
+        [
+            "response",
+            "item",
+            "session",
+            "delta",
+            "item_id",
+            "error",
+            "response_id",
+            "audio",
+            "call_id",
+            "type",
+            "rate_limits",
+        ]
+    ),  # fmt: skip
     odd | st.sampled_from(TYPES),
 ) | st.fixed_dictionaries({"type": st.sampled_from(TYPES) | odd}, optional={"response": odd})
 
