@@ -2,7 +2,8 @@
 
 Whatever the bytes (HAR documents of any shape, damaged real HAR files, mutated mitmproxy flow
 files, pasted text made of real log fragments), reading yields capture records (dicts with a
-string ``kind``) or raises :class:`CaptureError`; nothing else escapes, and each example finishes
+string ``kind`` that serialize, as ``rtscope import`` writes them) or raises
+:class:`CaptureError`; nothing else escapes, and each example finishes
 within its deadline (a hang fails it). The capture reader itself is fuzzed in
 tests/capture/test_reader_fuzz.py.
 """
@@ -19,6 +20,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rtscope.capture.codec import dumps
 from rtscope.capture.sources import open_source
 from rtscope.errors import CaptureError
 
@@ -55,6 +57,7 @@ def consume(data: bytes, name: str = "fuzz") -> int:
         for record in source:
             assert isinstance(record, dict), record
             assert isinstance(record.get("kind"), str), record
+            dumps(record)  # what ``rtscope import`` writes: every record must serialize
             count += 1
         for problem in source.problems:
             assert isinstance(problem, CaptureError)
@@ -211,3 +214,12 @@ def test_the_fixtures_themselves_import() -> None:
     """The fuzz seeds are good inputs: mutations start from something that reads."""
     assert all(consume(data) > 0 for data in HARS if b"_webSocketMessages" in data)
     assert consume(FLOWS) > 0
+
+
+def test_a_flow_whose_url_has_a_byte_that_is_not_utf8_imports() -> None:
+    """Found by the fuzzer: mitmproxy surrogate-escapes the byte, the URL then failed to encode
+    (``rtscope import`` printed a traceback)."""
+    at = FLOWS.index(b"/v1/realtime?") + len(b"/v1/realtime?")
+    assert consume(mutate(FLOWS, [(at, 0x80)], None)) > 0
+    at = FLOWS.index(b"/v1/realtime")
+    assert consume(mutate(FLOWS, [(at + 3, 0x80)], None)) > 0

@@ -246,6 +246,16 @@ def _decoded_payloads(data: bytes) -> bytes:
     return b"\n".join(out)
 
 
+def _har_payloads(data: bytes) -> bytes:
+    """The base64 (binary) WebSocket message payloads of a HAR file, decoded."""
+    out = []
+    for entry in orjson.loads(data)["log"]["entries"]:
+        for message in entry.get("_webSocketMessages", []):
+            if message.get("opcode") == 2:
+                out.append(base64.b64decode(message["data"]))
+    return b"\n".join(out)
+
+
 def _files(directory: Path) -> bytes:
     return b"\n".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
 
@@ -288,6 +298,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, byte
     done = rtscope("export", str(merged), "--har", str(har))
     assert done.returncode == 0, done.stderr
     art["export --har"] = har.read_bytes() + done.stdout + done.stderr
+    art["export --har (binary payloads decoded)"] = _har_payloads(har.read_bytes())
     wav = root / "wav"
     done = rtscope("export", str(merged), "--wav", str(wav))
     assert done.returncode == 0, done.stderr
@@ -338,6 +349,7 @@ ARTIFACTS = [
     "recorder stdout/stderr/logs",
     "import output",
     "export --har",
+    "export --har (binary payloads decoded)",
     "export --wav listing",
     "export --wav files",
     "report html",
