@@ -35,7 +35,7 @@ LOG_LINES = [
 
 #: A slow example is a hang to us: 5 s is ~100x what the largest example here takes.
 SETTINGS = settings(
-    max_examples=400,
+    max_examples=300,
     deadline=timedelta(seconds=5),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

@@ -33,7 +33,7 @@ EVENTS = [r["event"] for r in RECORDS if isinstance(r.get("event"), dict)]
 TYPES = sorted({str(e.get("type")) for e in EVENTS})
 
 SETTINGS = settings(
-    max_examples=400,
+    max_examples=300,
     deadline=timedelta(seconds=5),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
