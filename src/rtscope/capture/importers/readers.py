@@ -154,6 +154,29 @@ class HarSource(ImportedSource):
             ) from None
 
 
+class _FlowTooLarge(Exception):
+    pass
+
+
+class _BoundedReads:
+    """The flow file as mitmproxy's reader sees it, refusing any single read over
+    :data:`MAX_WHOLE`: a tnetstring's length prefix says how much mitmproxy reads at once, and a
+    damaged or hostile prefix must not allocate gigabytes."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0 or n > MAX_WHOLE:
+            raise _FlowTooLarge
+        data: bytes = self._stream.read(n)
+        return data
+
+    def peek(self, n: int = 0) -> bytes:
+        data: bytes = self._stream.peek(n)
+        return data
+
+
 class FlowSource(ImportedSource):
     """A mitmproxy flow file, read through mitmproxy's own ``FlowReader``."""
 
@@ -179,13 +202,18 @@ class FlowSource(ImportedSource):
         count = 0
         found = 0
         try:
-            reader = FlowReader(buffered)
+            reader = FlowReader(_BoundedReads(buffered))  # type: ignore[arg-type]
             flows = iter(reader.stream())
             while True:
                 try:
                     flow = next(flows)
                 except StopIteration:
                     break
+                except _FlowTooLarge:
+                    raise self.error(
+                        f"flow {count + 1} is larger than {MAX_WHOLE >> 20} MiB",
+                        hint="the flow file is damaged or not a mitmproxy flow file",
+                    ) from None
                 except Exception as exc:  # FlowReadException, and whatever odd state raises
                     raise self.error(
                         f"flow {count + 1}: cannot read ({exc})",
