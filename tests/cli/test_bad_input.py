@@ -95,6 +95,11 @@ BIG_VARIANTS: dict[str, tuple[Callable[[Path], Path], str]] = {
         lambda d: _sparse(d / "huge.har", b'{"log": {"entries": [\n' + b" " * 8192),
         "too large",
     ),
+    # A tnetstring whose length prefix says 2 GB: mitmproxy would read (allocate) it at once.
+    "2gb-flow-prefix": (
+        lambda d: _sparse(d / "huge.mitm", b"2000000000:4:path;"),
+        "flow 1 is larger than",
+    ),
     "2gb-pasted-log-prefix": (
         lambda d: _sparse(d / "huge.txt", b"here is my log:\n" * 1024),
         "too large",
