@@ -202,3 +202,41 @@ def test_a_good_capture_passes_the_same_limits(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     done = run_limited(["export", str(GOOD), "--har", str(tmp_path / "ok.har")], tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+STDIN_COMMANDS = {
+    "analyze": ["analyze", "-"],
+    "show": ["show", "-", "--no-color"],
+    "report": ["report", "-", "-o", "r.html"],
+    "export-har": ["export", "-", "--har", "o.har"],
+    "import": ["import", "-", "-o", "imported.jsonl"],
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"", "<stdin>: no "),
+        (bytes(range(256)) * 8, "<stdin>:1: binary data"),
+        (V99, "<stdin>:1: capture format version 99"),
+    ],
+    ids=["empty", "binary", "version-99"],
+)
+@pytest.mark.parametrize("command", list(STDIN_COMMANDS))
+def test_bad_standard_input_gives_one_line_and_exit_2(
+    command: str, data: bytes, fragment: str, tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rtscope", *STDIN_COMMANDS[command]],
+        input=data,
+        capture_output=True,
+        timeout=30,
+        cwd=tmp_path,
+        preexec_fn=_limit_memory,
+    )
+    stderr = done.stderr.decode()
+    assert "Traceback" not in stderr, stderr
+    assert stderr.splitlines() == [stderr.strip()] and stderr.startswith("rtscope: "), stderr
+    assert fragment in stderr, stderr
+    assert done.returncode == 2
+    assert list(tmp_path.iterdir()) == []
