@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,8 @@ LOG_LINES = [
 
 #: A slow example is a hang to us: 5 s is ~100x what the largest example here takes.
 SETTINGS = settings(
-    max_examples=300,
+    # RTSCOPE_FUZZ_EXAMPLES=5000 pytest tests/fuzz: a longer hunt than make test's.
+    max_examples=int(os.environ.get("RTSCOPE_FUZZ_EXAMPLES", "300")),
     deadline=timedelta(seconds=5),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

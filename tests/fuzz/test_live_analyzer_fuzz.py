@@ -11,6 +11,7 @@ of being retired with a finding, so any exception fails the test. Each example h
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ EVENTS = [r["event"] for r in RECORDS if isinstance(r.get("event"), dict)]
 TYPES = sorted({str(e.get("type")) for e in EVENTS})
 
 SETTINGS = settings(
-    max_examples=300,
+    # RTSCOPE_FUZZ_EXAMPLES=5000 pytest tests/fuzz: a longer hunt than make test's.
+    max_examples=int(os.environ.get("RTSCOPE_FUZZ_EXAMPLES", "300")),
     deadline=timedelta(seconds=5),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
