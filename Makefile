@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench soak setup lint typecheck docs clean
+.PHONY: test demo bench soak fuzz setup lint typecheck docs clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,14 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(PY) -m pytest -q -m slow tests/soak
+
+# Coverage-guided fuzzing (atheris), FUZZ_SECONDS per target; corpora kept in .fuzz/ between runs.
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP)
+	for t in reader importers analyzer; do \
+	  $(PY) tests/fuzz/atheris_targets.py $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    --seed-corpus .fuzz/$$t || exit 1; \
+	done
 
 docs: $(STAMP)
 	$(PY) -m rtscope rules --markdown > docs/rules.md

@@ -10,6 +10,7 @@ end), sorted by (conn, seq, rule).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,7 +104,7 @@ class LiveAnalyzer:
         c = self._conn(conn)
         t = record.get("t")
         seq = record.get("seq") if isinstance(record.get("seq"), int) else None
-        if c.timed and isinstance(t, int | float) and not isinstance(t, bool):
+        if c.timed and isinstance(t, int | float) and not isinstance(t, bool) and math.isfinite(t):
             if c.last_tick is None or not 0 <= t - c.last_tick < TICK_S:
                 c.last_tick = float(t)
                 self._run(c, c.timed, seq, c.state, float(t))

@@ -151,7 +151,10 @@ def message_record(
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
-        record["data_b64"] = base64.b64encode(payload).decode("ascii")
+        data = payload
+        if might_hold_secret(data):
+            data = redact_text(data.decode("latin-1")).encode("latin-1")
+        record["data_b64"] = base64.b64encode(data).decode("ascii")
         record["opcode"] = 1
         return record
     record["text"] = redact_text(text) if might_hold_secret(payload) else text

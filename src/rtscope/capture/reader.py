@@ -34,6 +34,10 @@ __all__ = ["CaptureReader", "read_capture"]
 
 _KINDS_REQUIRING_CONN = frozenset({"open", "msg", "close"})
 BARE_CONN = "0"
+#: The longest line read. A 16 MiB WebSocket message is ~22 MiB of base64; a longer "line" is
+#: not a capture (a sparse or zero-filled file has no newline at all), and reading on would put
+#: all of it in memory.
+MAX_LINE = 64 * 2**20
 
 
 class CaptureReader:
@@ -100,11 +104,17 @@ class CaptureReader:
     def _records(self, stream: IO[bytes]) -> Iterator[Record]:
         bare_seq = 0
         lineno = 0
-        for line in stream:
+        while line := stream.readline(MAX_LINE + 1):
             lineno += 1
             self.lines = lineno
             if lineno == 1 and _looks_binary(line):
                 raise self.error("binary data, not a capture", line=1, hint="expected JSON lines")
+            if len(line) > MAX_LINE:
+                raise self.error(
+                    f"line longer than {MAX_LINE >> 20} MiB",
+                    line=lineno,
+                    hint="not a capture line (zero-filled or damaged file?)",
+                )
             if not line.strip():
                 continue
             try:

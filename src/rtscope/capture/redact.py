@@ -109,6 +109,18 @@ def pseudonym(value: str) -> str:
     return "[ID " + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12] + "]"
 
 
+def _utf8(text: str) -> str:
+    """``text`` without lone surrogates (U+FFFD instead), so it can be encoded and written.
+
+    mitmproxy decodes bytes that are not UTF-8 in URLs and headers as surrogate escapes.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
 def might_hold_secret(payload: bytes) -> bool:
     """Cheap prefilter: ``False`` means no redaction rule can apply to ``payload``."""
     return any(needle in payload for needle in _NEEDLES)
@@ -151,8 +163,8 @@ def redact_headers(headers: list[tuple[str, str]] | dict[str, str]) -> dict[str,
     """
     items = headers.items() if isinstance(headers, dict) else headers
     out: dict[str, str] = {}
-    for raw_name, value in items:
-        name = raw_name.lower()
+    for raw_name, raw_value in items:
+        name, value = _utf8(raw_name).lower(), _utf8(raw_value)
         if name in SECRET_HEADERS:
             new = REDACTED
         elif name in ID_HEADERS:
@@ -176,7 +188,7 @@ def _redact_subprotocol(entry: str) -> str:
 
 def redact_url(url: str) -> str:
     """Remove secret query parameters (and userinfo) from a URL; keep ``model``, ``intent``…"""
-    parts = urlsplit(url)
+    parts = urlsplit(_utf8(url))
     netloc = parts.netloc
     if "@" in netloc:
         netloc = REDACTED + "@" + netloc.rsplit("@", 1)[1]

@@ -51,6 +51,12 @@ def expand(paths: tuple[str, ...]) -> list[str]:
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)
                 and f.name.lower().endswith(INPUT_SUFFIXES)
             )
+            if not found:
+                raise InputError(
+                    raw,
+                    "directory holds no capture files",
+                    hint="expected " + ", ".join(f"*{s}" for s in INPUT_SUFFIXES),
+                )
             out += found
         else:
             out.append(raw)
@@ -109,6 +115,8 @@ def run(
                 reader = open_source(source, name)
                 counter = _Counter(reader)
                 result.findings = analyze(counter, select=select, ignore=ignore)
+            if not counter.conns:
+                raise CaptureError(name, "no events in this input", hint="is it an empty capture?")
         except CaptureError as exc:
             if debug:
                 raise
@@ -186,8 +194,6 @@ def command(
     chosen, skipped = _names(select), _names(ignore)
     check_rule_names(chosen, skipped)
     files = expand(paths)
-    if not files:
-        raise click.BadParameter("no capture files found", param_hint="PATH")
     sizes = total_size([f for f in files if f != "-"])
     with byte_progress(sizes if "-" not in files else None, description="analyzing") as bar:
         results, errors = run(files, chosen, skipped, debug, bar)

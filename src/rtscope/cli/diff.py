@@ -11,8 +11,8 @@ __all__ = ["command"]
 
 
 @click.command("diff")
-@click.argument("a", type=click.Path(dir_okay=False))
-@click.argument("b", type=click.Path(dir_okay=False))
+@click.argument("a", type=click.Path())
+@click.argument("b", type=click.Path())
 @click.option("--conn-a", default=None, help="Connection of A (default: the first).")
 @click.option("--conn-b", default=None, help="Connection of B (default: the first).")
 @click.option("--side", type=click.Choice(["both", "client", "server"]), default="both",

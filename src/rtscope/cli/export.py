@@ -32,6 +32,8 @@ def _records(capture: str) -> tuple[list[Record], list[str], float | None]:
         ):
             reader = open_source(source, capture)
             records = list(reader)
+    if not any(record.get("kind") in ("open", "msg") for record in records):
+        raise InputError(reader.name, "no events in this input", hint="is it an empty capture?")
     return records, [str(problem) for problem in reader.problems], header_time(reader.header)
 
 

@@ -79,6 +79,10 @@ def _import(
                 if record.get("kind") == "msg":
                     messages += 1
                 writer.write(record)
+            if not renamed:
+                raise InputError(
+                    reader.name, "no events in this input", hint="is it an empty capture?"
+                )
             conns += len(renamed)
             warnings.extend(str(problem) for problem in reader.problems)
     except BaseException:

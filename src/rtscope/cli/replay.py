@@ -23,7 +23,7 @@ def parse_header(value: str) -> tuple[str, str]:
 
 
 @click.command("replay")
-@click.argument("capture", type=click.Path(dir_okay=False))
+@click.argument("capture", type=click.Path())
 @click.option("--target", required=True, help="WebSocket URL to send to (ws:// or wss://).")
 @click.option("--conn", default=None, help="Connection of the capture to replay.")
 @click.option("--timing", default="original", show_default=True,

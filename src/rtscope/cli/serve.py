@@ -51,7 +51,7 @@ async def run_server(
 
 
 @click.command("serve")
-@click.argument("capture", required=False, type=click.Path(dir_okay=False))
+@click.argument("capture", required=False, type=click.Path())
 @click.option("--simulate", is_flag=True, help="Run the Realtime simulator instead of a capture.")
 @click.option("--scenario", default="default", show_default=True, help="Simulator fault scenario.")
 @click.option("--list-scenarios", is_flag=True, help="List the simulator scenarios and exit.")

@@ -22,6 +22,7 @@ request or error it concerns), which is what rules look at.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -388,7 +389,7 @@ class SessionState:
         self._time(record.get("t"))
 
     def _time(self, t: Any) -> float | None:
-        if isinstance(t, int | float) and not isinstance(t, bool):
+        if isinstance(t, int | float) and not isinstance(t, bool) and math.isfinite(t):
             tf = float(t)
             if self.first_t is None:
                 self.first_t = tf

@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from ..capture.codec import close_record, message_record, open_record, payload_of
+from ..capture.redact import SECRET_QUERY_KEYS
 from ..capture.writer import CaptureWriter
 from ..errors import ReplayError
 from .plan import AckTracker, IdMap, Timing, lateness_stats, target_offset
@@ -70,10 +71,18 @@ def target_url(target: str, recording: Recording) -> str:
     path, query = parts.path, parts.query
     if path in ("", "/"):
         path = recorded.path or "/v1/realtime"
-        query = query or recorded.query
+        query = query or _without_credentials(recorded.query)
     elif not query and "model=" in recorded.query:
         query = "&".join(q for q in recorded.query.split("&") if q.startswith("model="))
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+
+
+def _without_credentials(query: str) -> str:
+    """The recorded query minus credential parameters (``api-key``…): the capture holds only
+    ``[REDACTED]`` for them, and replay sends no credential the user did not give this run."""
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if k.lower().replace("-", "_") not in SECRET_QUERY_KEYS]
+    return urllib.parse.urlencode(kept) if len(kept) != len(pairs) else query
 
 
 def build_headers(

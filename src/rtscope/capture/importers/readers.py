@@ -28,29 +28,67 @@ __all__ = ["FlowSource", "HarSource", "ImportedSource", "PastedSource", "read_in
 
 PASTED_CONN = "0"
 
+#: HAR files and pasted logs are parsed whole; anything larger is refused before it is read.
+MAX_WHOLE = 512 * 2**20
+
+
+def _too_large(name: str) -> CaptureError:
+    return CaptureError(
+        name,
+        f"too large for a HAR file or a pasted log (over {MAX_WHOLE >> 20} MiB)",
+        hint="record the session as a capture instead, or split the file",
+    )
+
 
 def read_input(source: str | os.PathLike[str] | IO[bytes], name: str) -> bytes:
-    """All bytes of ``source`` (gunzipped when it is gzip), or a one-line CaptureError."""
+    """All bytes of ``source`` (gunzipped when it is gzip), or a one-line CaptureError.
+
+    At most :data:`MAX_WHOLE` bytes (before and after decompression): these inputs are parsed
+    whole, so a 2 GB file is refused instead of being loaded into memory.
+    """
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         if path.is_dir():
             raise CaptureError(name, "is a directory", hint="pass the files inside it")
         try:
+            if path.stat().st_size > MAX_WHOLE:
+                raise _too_large(name)
             data = path.read_bytes()
         except FileNotFoundError:
             raise CaptureError(name, "no such file") from None
         except OSError as exc:
             raise CaptureError(name, f"cannot open: {exc.strerror}") from None
     else:
-        data = source.read()
+        data = source.read(MAX_WHOLE + 1)
+    if len(data) > MAX_WHOLE:
+        raise _too_large(name)
     if data[:2] == b"\x1f\x8b":
+        data = _gunzip(data, name)
+    return data
+
+
+def _gunzip(data: bytes, name: str) -> bytes:
+    """Every gzip member of ``data``, at most :data:`MAX_WHOLE` bytes of output."""
+    out = bytearray()
+    rest = data
+    while rest:
+        unzip = zlib.decompressobj(wbits=31)
         try:
-            data = gzip.decompress(data)
-        except (EOFError, OSError, zlib.error) as exc:
+            out += unzip.decompress(rest, MAX_WHOLE + 1 - len(out))
+        except zlib.error as exc:
             raise CaptureError(
                 name, f"compressed data is damaged ({exc})", hint="the .gz file is truncated"
             ) from None
-    return data
+        if len(out) > MAX_WHOLE:
+            raise _too_large(name)
+        if not unzip.eof:
+            raise CaptureError(
+                name,
+                "compressed data is damaged (it ends before the end-of-stream marker)",
+                hint="the .gz file is truncated",
+            )
+        rest = unzip.unused_data
+    return bytes(out)
 
 
 class ImportedSource:
@@ -116,6 +154,29 @@ class HarSource(ImportedSource):
             ) from None
 
 
+class _FlowTooLarge(Exception):
+    pass
+
+
+class _BoundedReads:
+    """The flow file as mitmproxy's reader sees it, refusing any single read over
+    :data:`MAX_WHOLE`: a tnetstring's length prefix says how much mitmproxy reads at once, and a
+    damaged or hostile prefix must not allocate gigabytes."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0 or n > MAX_WHOLE:
+            raise _FlowTooLarge
+        data: bytes = self._stream.read(n)
+        return data
+
+    def peek(self, n: int = 0) -> bytes:
+        data: bytes = self._stream.peek(n)
+        return data
+
+
 class FlowSource(ImportedSource):
     """A mitmproxy flow file, read through mitmproxy's own ``FlowReader``."""
 
@@ -141,13 +202,18 @@ class FlowSource(ImportedSource):
         count = 0
         found = 0
         try:
-            reader = FlowReader(buffered)
+            reader = FlowReader(_BoundedReads(buffered))  # type: ignore[arg-type]
             flows = iter(reader.stream())
             while True:
                 try:
                     flow = next(flows)
                 except StopIteration:
                     break
+                except _FlowTooLarge:
+                    raise self.error(
+                        f"flow {count + 1} is larger than {MAX_WHOLE >> 20} MiB",
+                        hint="the flow file is damaged or not a mitmproxy flow file",
+                    ) from None
                 except Exception as exc:  # FlowReadException, and whatever odd state raises
                     raise self.error(
                         f"flow {count + 1}: cannot read ({exc})",
