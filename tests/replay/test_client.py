@@ -109,8 +109,7 @@ async def test_seed_000_text_only_with_original_timing_and_audio_with_ack(demo_c
 
 async def test_seed_000_findings_table(demo_capture, tmp_path):
     analyzer = load_analyzer()
-    if analyzer is None:
-        pytest.skip("analyzers not merged yet")
+    assert analyzer is not None  # rtscope.analyzers ships with rtscope
     recording = load_recording(demo_capture)
     server = await start_server(simulator_factory(SimOptions(scenario="modality-race")))
     url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
