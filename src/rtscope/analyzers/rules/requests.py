@@ -35,7 +35,12 @@ class SentBeforeSessionCreated(Rule):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._early: list[Msg] = []
+        # What the finding needs, not the messages: a server that never sends session.created
+        # must not make the recorder keep every client event (audio included) in memory.
+        self._first: tuple[int, float | None, str] | None = None
+        self._count = 0
+        self._seqs: list[int] = []
+        self._types: set[str] = set()
         self._done = False
 
     def on_message(self, s: SessionState, m: Msg) -> None:
@@ -43,26 +48,30 @@ class SentBeforeSessionCreated(Rule):
             return
         if m.frm == "client":
             if s.session_created is None and m.type not in _UPDATES:
-                self._early.append(m)
+                if self._first is None:
+                    self._first = (m.seq, m.t, m.type)
+                self._count += 1
+                if len(self._seqs) < 20:
+                    self._seqs.append(m.seq)
+                self._types.add(m.type)
             return
         if s.session_created is m:
             self._done = True
-            if not self._early:
+            if self._first is None:
                 return
-            first = self._early[0]
-            types = sorted({e.type for e in self._early})
+            seq, t, etype = self._first
             self.report(
                 s,
-                first.seq,
-                first.t,
-                f"{first.type} was sent before session.created arrived"
-                + (f" ({len(self._early)} early client events)" if len(self._early) > 1 else ""),
+                seq,
+                t,
+                f"{etype} was sent before session.created arrived"
+                + (f" ({self._count} early client events)" if self._count > 1 else ""),
                 "wait for session.created (then session.update and session.updated) before "
                 "sending items, audio or response.create",
                 session_created_seq=m.seq,
-                early_seqs=[e.seq for e in self._early][:20],
-                early_types=types,
-                gap_ms=gap_ms(m.t, first.t),
+                early_seqs=self._seqs,
+                early_types=sorted(self._types),
+                gap_ms=gap_ms(m.t, t),
             )
 
 
