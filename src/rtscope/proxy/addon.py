@@ -448,6 +448,9 @@ class Recorder:
         if self._shared is not None:
             shared, self._shared = self._shared, None
             await asyncio.to_thread(shared.close)
+        # the printer threads: every finding and summary line out before "stopped"
+        await asyncio.to_thread(self.alarm.flush)
+        await asyncio.to_thread(self._out.flush)
 
     async def drain(self) -> None:
         """Wait until every background write/close has finished."""

@@ -23,6 +23,7 @@ websockets shell serves both.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,7 +120,9 @@ class Playback:
         self.strict = strict
         self.closed = False
         self.mismatches: list[Mismatch] = []
-        self._queue: list[tuple[float, Payload | CloseAction]] = []
+        # a deque: a released response block can queue thousands of messages, and list.pop(0)
+        # moves them all at every send
+        self._queue: deque[tuple[float, Payload | CloseAction]] = deque()
         self._last_at = now
         self.client: list[dict[str, Any]] = []
         self._client_t: list[float] = []
@@ -145,7 +148,7 @@ class Playback:
     def due(self, now: float) -> list[Payload | CloseAction]:
         out: list[Payload | CloseAction] = []
         while not self.closed and self._queue and self._queue[0][0] <= now:
-            _, action = self._queue.pop(0)
+            _, action = self._queue.popleft()
             out.append(action)
             if isinstance(action, CloseAction):
                 self.closed = True
@@ -268,7 +271,9 @@ class Playback:
             f"nearest {mismatch.nearest}"
         )
         encoded = reason.encode("utf-8")[:_REASON_LIMIT].decode("utf-8", "ignore")
-        self._queue = [(now, Payload(orjson.dumps(error))), (now, CloseAction(1008, encoded))]
+        self._queue = deque(
+            [(now, Payload(orjson.dumps(error))), (now, CloseAction(1008, encoded))]
+        )
         self._last_at = now
 
 
