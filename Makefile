@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/run_all.py
 
 soak: $(STAMP)
-	$(PY) -m pytest -q -m slow tests/soak
+	$(PY) -m pytest -q -s -m slow tests/soak
 
 # Coverage-guided fuzzing (atheris), FUZZ_SECONDS per target; corpora kept in .fuzz/ between runs.
 FUZZ_SECONDS ?= 60

@@ -210,3 +210,13 @@ def test_shipped_schema_matches_the_installed_sdk():
     assert load_schemas() == generate_schemas(), (
         "client_events.schema.json is stale: run python -m rtscope.analyzers.schema"
     )
+
+
+def test_cached_results_do_not_mix_events_that_differ_only_in_event_id_type() -> None:
+    from rtscope.analyzers.schema import validate_client_event
+
+    ok = {"type": "response.cancel", "event_id": "evt_1"}
+    bad = {"type": "response.cancel", "event_id": 12}
+    assert validate_client_event(ok, "ga") == []
+    assert any(p.path == "$.event_id" for p in validate_client_event(bad, "ga"))
+    assert validate_client_event({"type": "response.cancel", "event_id": "evt_2"}, "ga") == []

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import sys
 import typing
+from collections import OrderedDict
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -192,25 +193,35 @@ def _check_append(event: dict[str, Any]) -> list[Problem]:
     return out
 
 
-_CACHE: dict[tuple[bytes, str], list[Problem]] = {}
+#: Validation results by event shape. Keyed without ``event_id`` (unique per event, so a key with
+#: it never hits) and bounded as an LRU: the recorder runs this for hours, and 10 000 whole events
+#: had been kept (bench/proxy_memory.py, make soak).
+_CACHE: OrderedDict[tuple[bytes, str], list[Problem]] = OrderedDict()
+_CACHE_SIZE = 256
 
 
 def validate_client_event(event: dict[str, Any], dialect: str) -> list[Problem]:
     """Problems of one client event in ``dialect`` (``"ga"`` or ``"beta"``); ``[]`` if valid."""
     if event.get("type") == "input_audio_buffer.append":
         return _check_append(event)
+    shape = {k: v for k, v in event.items() if k != "event_id"}
+    if "event_id" in event:  # its type still matters: a number there is a schema problem
+        shape["event_id"] = type(event["event_id"]).__name__
     try:
-        key = (orjson.dumps(event, option=orjson.OPT_SORT_KEYS), dialect)
+        key = (orjson.dumps(shape, option=orjson.OPT_SORT_KEYS), dialect)
     except TypeError:
-        key = (repr(event).encode(), dialect)
+        key = (repr(shape).encode(), dialect)
     found = _CACHE.get(key)
     if found is None:
         found = validate(_strip_digests(event), dialect)
         seen = {p.path for p in found}
         found += [p for p in _role_problems(event, dialect) if p.path not in seen]
         found.sort(key=lambda p: p.unknown_field)
-        if len(_CACHE) < 10_000:
-            _CACHE[key] = found
+        _CACHE[key] = found
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    else:
+        _CACHE.move_to_end(key)
     return list(found)
 
 
