@@ -17,6 +17,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..protocol.acks import ACKS  # one table of acknowledgements, shared with the analyzers
+
 __all__ = [
     "ACKS",
     "AckTracker",
@@ -29,20 +31,6 @@ __all__ = [
 
 Timing = Literal["original", "ack", "asap"]
 TIMINGS: tuple[Timing, ...] = ("original", "ack", "asap")
-
-ACKS: dict[str, frozenset[str]] = {
-    "session.update": frozenset({"session.updated"}),
-    "transcription_session.update": frozenset({"transcription_session.updated"}),
-    "input_audio_buffer.commit": frozenset({"input_audio_buffer.committed"}),
-    "input_audio_buffer.clear": frozenset({"input_audio_buffer.cleared"}),
-    "conversation.item.create": frozenset({"conversation.item.created", "conversation.item.added"}),
-    "conversation.item.retrieve": frozenset({"conversation.item.retrieved"}),
-    "conversation.item.truncate": frozenset({"conversation.item.truncated"}),
-    "conversation.item.delete": frozenset({"conversation.item.deleted"}),
-    "response.create": frozenset({"response.created"}),
-    "response.cancel": frozenset({"response.done"}),
-    "output_audio_buffer.clear": frozenset({"output_audio_buffer.cleared"}),
-}
 
 
 def parse_timings(value: str) -> list[Timing]:
