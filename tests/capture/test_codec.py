@@ -129,3 +129,23 @@ def test_header_and_close_records_have_the_documented_fields() -> None:
         "reason": "",
         "by": None,
     }
+
+
+def test_the_plain_record_is_what_reading_the_written_line_back_gives() -> None:
+    from rtscope.capture.codec import message_records
+
+    b64 = base64.b64encode(bytes(range(256)) * 20).decode()
+    cases = [
+        (b'{"type": "session.update",  "session": {"voice": "ash", "x": 1.50}}', True, "keep"),
+        (b'{\n  "type": "response.create"\n}', True, "keep"),
+        (b'{"type":"x","k":"sk-abcdefghijklmnopqrstuvwxyz0123"}', True, "keep"),
+        (orjson.dumps({"type": "input_audio_buffer.append", "audio": b64}), True, "drop"),
+        (orjson.dumps({"type": "input_audio_buffer.append", "audio": b64}), True, "keep"),
+        (b"hello sk-abcdefghijklmnopqrstuvwxyz0123", True, "keep"),
+        (b"\x00\x01\x02", False, "keep"),
+        (b'{"t":"\xff"}', True, "keep"),
+    ]
+    for payload, is_text, audio in cases:
+        written, plain = message_records("c", 1, 2.5, True, payload, is_text, audio=audio)  # type: ignore[arg-type]
+        assert orjson.loads(dumps(written)) == plain, payload[:40]
+        assert not any(isinstance(v, orjson.Fragment) for v in plain.values())

@@ -136,14 +136,14 @@ async def test_addon_exception_is_reported_once_and_traffic_flows(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = addon.message_record
+    real = addon.message_records
 
     def flaky(conn: str, seq: int, t: float, from_client: bool, payload: bytes, *a: Any, **k: Any):  # type: ignore[no-untyped-def]
         if payload == b"echo:boom":
             raise ValueError("simulated recorder bug")
         return real(conn, seq, t, from_client, payload, *a, **k)
 
-    monkeypatch.setattr(addon, "message_record", flaky)
+    monkeypatch.setattr(addon, "message_records", flaky)
     err = io.StringIO()
     _, port = await start_proxy(err=err)
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:

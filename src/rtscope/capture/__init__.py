@@ -14,6 +14,7 @@ from .codec import (
     dumps,
     header_record,
     message_record,
+    message_records,
     open_record,
     payload_of,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "ensure_private_dir",
     "header_record",
     "message_record",
+    "message_records",
     "open_record",
     "payload_of",
     "read_capture",

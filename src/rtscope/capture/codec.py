@@ -39,6 +39,7 @@ __all__ = [
     "dumps",
     "header_record",
     "message_record",
+    "message_records",
     "open_record",
     "payload_of",
 ]
@@ -130,6 +131,25 @@ def message_record(
     ``size`` is the length of the payload as it crossed the wire (before redaction).
     A text frame that is not valid UTF-8 is kept as ``data_b64`` with ``"opcode": 1``.
     """
+    return message_records(conn, seq, t, from_client, payload, is_text, audio=audio)[0]
+
+
+def message_records(
+    conn: str,
+    seq: int,
+    t: float,
+    from_client: bool,
+    payload: bytes,
+    is_text: bool,
+    *,
+    audio: AudioMode = "keep",
+) -> tuple[Record, Record]:
+    """:func:`message_record`, and the same record as plain data.
+
+    The first is for writing (its ``event`` may be an ``orjson.Fragment`` of the payload); the
+    second is what reading that line back gives, built from the event already parsed here, so the
+    recorder's live analysis does not parse every message a second time.
+    """
     record: Record = {
         "kind": "msg",
         "conn": conn,
@@ -139,26 +159,28 @@ def message_record(
         "size": len(payload),
     }
     if not is_text:
-        data = payload
-        if might_hold_secret(data):
-            data = redact_text(data.decode("latin-1")).encode("latin-1")
-        record["data_b64"] = base64.b64encode(data).decode("ascii")
-        return record
+        record["data_b64"] = _redacted_b64(payload)
+        return record, record
     event = _parse_object(payload)
     if event is not None:
-        record["event"] = _encode_event(event, payload, audio)
-        return record
+        written, plain = _encode_event(event, payload, audio)
+        record["event"] = written
+        return record, record if written is plain else {**record, "event": plain}
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
-        data = payload
-        if might_hold_secret(data):
-            data = redact_text(data.decode("latin-1")).encode("latin-1")
-        record["data_b64"] = base64.b64encode(data).decode("ascii")
+        record["data_b64"] = _redacted_b64(payload)
         record["opcode"] = 1
-        return record
+        return record, record
     record["text"] = redact_text(text) if might_hold_secret(payload) else text
-    return record
+    return record, record
+
+
+def _redacted_b64(data: bytes) -> str:
+    """Bytes kept as base64 (binary frames, invalid UTF-8 text), secret-shaped runs removed."""
+    if might_hold_secret(data):
+        data = redact_text(data.decode("latin-1")).encode("latin-1")
+    return base64.b64encode(data).decode("ascii")
 
 
 def _parse_object(payload: bytes) -> dict[str, Any] | None:
@@ -172,7 +194,10 @@ def _parse_object(payload: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _encode_event(event: dict[str, Any], payload: bytes, audio: AudioMode) -> Any:
+def _encode_event(
+    event: dict[str, Any], payload: bytes, audio: AudioMode
+) -> tuple[Any, dict[str, Any]]:
+    """(what to write, the event as data): the payload verbatim when nothing changed."""
     changed = False
     if audio == "drop":
         event, changed = _drop_audio(event)
@@ -181,8 +206,8 @@ def _encode_event(event: dict[str, Any], payload: bytes, audio: AudioMode) -> An
         changed |= redacted
     if changed or b"\n" in payload or b"\r" in payload:
         # Re-serialize: a redacted event, or one pretty-printed across lines (JSONL is one line).
-        return event
-    return orjson.Fragment(payload)
+        return event, event
+    return orjson.Fragment(payload), event
 
 
 def _digest(b64: str) -> dict[str, Any]:

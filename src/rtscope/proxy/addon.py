@@ -37,7 +37,7 @@ from ..capture.codec import (
     Record,
     close_record,
     dumps,
-    message_record,
+    message_records,
     open_record,
 )
 from ..capture.redact import redact_event, redact_text
@@ -238,17 +238,13 @@ class Recorder:
             except Exception:  # noqa: BLE001 - already reported once
                 pass
 
-    def _feed_live(self, state: ConnectionLog, record: Record, line: bytes | None = None) -> None:
-        """Feed a record to the live analyzer as plain data (a msg's line parsed back: the
-        record holds its event as an ``orjson.Fragment``); write what it finds."""
+    def _feed_live(self, state: ConnectionLog, record: Record) -> None:
+        """Feed a record as plain data (no ``orjson.Fragment``) to the live analyzer; write what
+        it finds."""
         if self.live is None:
             return
         try:
-            if record.get("kind") == "msg":
-                plain = orjson.loads(line if line is not None else dumps(record))
-            else:
-                plain = record
-            for finding in self.live.feed(plain):
+            for finding in self.live.feed(record):
                 self._write(state, finding, "writing a live finding")
         except Exception as exc:
             self._report("running live analyzers", exc, state)
@@ -283,7 +279,7 @@ class Recorder:
             if state is not None:
                 message = messages[-1]
                 seq = state.next_seq(message.from_client)
-                record = message_record(
+                record, plain = message_records(
                     state.conn,
                     seq,
                     message.timestamp,
@@ -298,7 +294,7 @@ class Recorder:
                 except Exception as exc:
                     self._report("writing a message", exc, state)
                 if self.live is not None:
-                    self._feed_live(state, record, line)
+                    self._feed_live(state, plain)
         except Exception as exc:
             self._report("recording a message", exc, self._conns.get(flow.id))
         finally:
