@@ -271,18 +271,7 @@ class ResponsesMixin(SessionBase):
         assert part["type"] == part_type
         self._send(t, "response.content_part.done", rid, **ids, part=part)
         done_item = {**item, "status": "completed", "content": [_item_part(part, self.dialect)]}
-        self._schedule(
-            t,
-            Send(
-                self._event(
-                    "response.output_item.done", response_id=rid, output_index=0, item=done_item
-                )
-            ),
-            rid,
-            self._note_item(done_item),
-        )
-        if not beta:
-            self._send(t, "conversation.item.done", rid, previous_item_id=prev, item=done_item)
+        self._item_done(t, rid, prev, done_item, beta)
         return t
 
     def _note_text(self, response: _Response, word: str, first: bool) -> Callable[[], None]:
@@ -365,6 +354,13 @@ class ResponsesMixin(SessionBase):
         )
         done_item = {**item, "status": "completed", "arguments": arguments}
         response.function_call = done_item
+        self._item_done(t, rid, prev, done_item, beta)
+        return t
+
+    def _item_done(
+        self, t: float, rid: str, prev: Any, done_item: dict[str, Any], beta: bool
+    ) -> None:
+        """``response.output_item.done`` (noting the item), then GA's ``conversation.item.done``."""
         self._schedule(
             t,
             Send(
@@ -377,7 +373,6 @@ class ResponsesMixin(SessionBase):
         )
         if not beta:
             self._send(t, "conversation.item.done", rid, previous_item_id=prev, item=done_item)
-        return t
 
     def _output_of(self, response: _Response, status: str) -> list[dict[str, Any]]:
         if response.function_call is not None:
