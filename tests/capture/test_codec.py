@@ -131,21 +131,76 @@ def test_header_and_close_records_have_the_documented_fields() -> None:
     }
 
 
-def test_the_plain_record_is_what_reading_the_written_line_back_gives() -> None:
+def read_back_for_analysis(line: bytes) -> dict[str, object]:
+    import io
+
+    from rtscope.capture.reader import CaptureReader
+
+    (record,) = list(CaptureReader(io.BytesIO(line), "line", count_audio=True))
+    return counted(record)
+
+
+def counted(record: dict[str, object]) -> dict[str, object]:
+    """``record`` with base64 audio as its decoded size, the form analysis reads."""
+    from rtscope.protocol.events import AUDIO_FIELDS
+
+    event = record.get("event")
+    if not isinstance(event, dict):
+        return record
+    event = dict(event)
+    for name in AUDIO_FIELDS.get(event.get("type", ""), ()):
+        if isinstance(event.get(name), str):
+            event[name] = {"bytes": len(base64.b64decode(event[name]))}
+    return {**record, "event": event}
+
+
+def test_the_plain_record_is_what_reading_the_written_line_back_for_analysis_gives() -> None:
     from rtscope.capture.codec import message_records
 
     b64 = base64.b64encode(bytes(range(256)) * 20).decode()
+    delta = {"type": "response.output_audio.delta", "response_id": "r", "delta": b64}
     cases = [
         (b'{"type": "session.update",  "session": {"voice": "ash", "x": 1.50}}', True, "keep"),
         (b'{\n  "type": "response.create"\n}', True, "keep"),
         (b'{"type":"x","k":"sk-abcdefghijklmnopqrstuvwxyz0123"}', True, "keep"),
         (orjson.dumps({"type": "input_audio_buffer.append", "audio": b64}), True, "drop"),
         (orjson.dumps({"type": "input_audio_buffer.append", "audio": b64}), True, "keep"),
+        (orjson.dumps(delta), True, "keep"),
+        (orjson.dumps({**delta, "event_id": "sk-abcdefghijklmnopqrstuvwxyz0123"}), True, "keep"),
         (b"hello sk-abcdefghijklmnopqrstuvwxyz0123", True, "keep"),
         (b"\x00\x01\x02", False, "keep"),
         (b'{"t":"\xff"}', True, "keep"),
     ]
     for payload, is_text, audio in cases:
         written, plain = message_records("c", 1, 2.5, True, payload, is_text, audio=audio)  # type: ignore[arg-type]
-        assert orjson.loads(dumps(written)) == plain, payload[:40]
+        assert read_back_for_analysis(dumps(written)) == counted(plain), payload[:40]
         assert not any(isinstance(v, orjson.Fragment) for v in plain.values())
+
+
+def test_audio_events_are_embedded_verbatim_and_counted_for_analysis() -> None:
+    from rtscope.capture.codec import message_records
+
+    raw = bytes(range(256)) * 20
+    payload = orjson.dumps(
+        {
+            "type": "input_audio_buffer.append",
+            "event_id": "e1",
+            "audio": base64.b64encode(raw).decode(),
+        }
+    )
+    written, plain = message_records("c", 1, 2.5, True, payload, True)
+    assert payload in dumps(written)
+    assert plain["event"] == {
+        "type": "input_audio_buffer.append",
+        "event_id": "e1",
+        "audio": {"bytes": len(raw)},
+    }
+
+
+def test_a_secret_beside_audio_is_still_redacted() -> None:
+    b64 = base64.b64encode(bytes(range(256)) * 20).decode()
+    key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
+    payload = orjson.dumps({"type": "input_audio_buffer.append", "event_id": key, "audio": b64})
+    line = line_of(payload)
+    assert key.encode() not in line
+    assert orjson.loads(line)["event"]["audio"] == b64

@@ -159,3 +159,11 @@ def test_a_secret_inside_a_non_base64_audio_field_is_still_found() -> None:
     payload = orjson.dumps({"type": "input_audio_buffer.append", "audio": "A" * 300 + " " + SK})
     assert event_might_hold_secret(payload, orjson.loads(payload))
     assert SK.encode() not in dumps(message_record("c", 0, 0.0, True, payload, True))
+
+
+def test_the_prefilter_answers_yes_for_every_needle_and_no_for_plain_text() -> None:
+    from rtscope.capture.redact import _NEEDLES, might_hold_secret
+
+    for needle in _NEEDLES:
+        assert might_hold_secret(b'{"x":"' + needle + b'"}'), needle
+    assert not might_hold_secret(b'{"type":"response.create","response":{"modalities":["audio"]}}')

@@ -21,6 +21,7 @@ import orjson
 
 from .._version import __version__
 from ..protocol.events import AUDIO_FIELDS
+from .audiospan import b64_decoded_len, parse_counting_audio
 from .redact import (
     event_might_hold_secret,
     might_hold_secret,
@@ -147,8 +148,11 @@ def message_records(
     """:func:`message_record`, and the same record as plain data.
 
     The first is for writing (its ``event`` may be an ``orjson.Fragment`` of the payload); the
-    second is what reading that line back gives, built from the event already parsed here, so the
-    recorder's live analysis does not parse every message a second time.
+    second is what reading that line back for analysis gives (``CaptureReader(count_audio=True)``:
+    the base64 audio of an audio event replaced by ``{"bytes": N}``), built from the event already
+    parsed here, so the recorder's live analysis does not parse every message a second time.
+    An audio event whose payload can be embedded verbatim is never parsed whole: only the bytes
+    around its audio (:mod:`.audiospan`).
     """
     record: Record = {
         "kind": "msg",
@@ -161,6 +165,11 @@ def message_records(
     if not is_text:
         record["data_b64"] = _redacted_b64(payload)
         return record, record
+    if audio == "keep" and len(payload) >= _FAST_AUDIO_MIN:
+        counted = _counted_audio_event(payload)
+        if counted is not None:
+            record["event"] = orjson.Fragment(payload)
+            return record, {**record, "event": counted}
     event = _parse_object(payload)
     if event is not None:
         written, plain = _encode_event(event, payload, audio)
@@ -174,6 +183,28 @@ def message_records(
         return record, record
     record["text"] = redact_text(text) if might_hold_secret(payload) else text
     return record, record
+
+
+#: Payloads at least this long are tried as audio events first (:func:`_counted_audio_event`).
+_FAST_AUDIO_MIN = 512
+
+
+def _counted_audio_event(payload: bytes) -> dict[str, Any] | None:
+    """The audio event in ``payload`` with its audio counted, if ``payload`` can go out verbatim.
+
+    ``None`` when ``payload`` is not an audio event with plain base64 audio, spans several lines
+    (JSONL needs one) or may hold a secret around its audio: the general path handles those.
+    """
+    if b"\n" in payload or b"\r" in payload:
+        return None
+    parsed = parse_counting_audio(payload)
+    if parsed is None:
+        return None
+    event, span = parsed
+    if might_hold_secret(payload[: span.start] + payload[span.end :]):
+        return None
+    event[span.field] = {"bytes": b64_decoded_len(payload, span.start, span.end)}
+    return dict(event)
 
 
 def _redacted_b64(data: bytes) -> str:

@@ -28,6 +28,7 @@ import orjson
 from .._version import __version__
 from ..errors import CaptureError, CaptureVersionError
 from ..protocol.events import direction_of
+from .audiospan import b64_decoded_len, parse_counting_audio
 from .codec import FORMAT, VERSION, Record
 
 __all__ = ["CaptureReader", "read_capture"]
@@ -46,10 +47,20 @@ class CaptureReader:
     Args:
         source: a path, or a binary file object (``sys.stdin.buffer``).
         name: how to call the source in messages (defaults to the path).
+        count_audio: give the base64 audio of audio events (appends, audio deltas) as
+            ``{"bytes": N}``, as a capture recorded with ``--audio drop`` does, without parsing
+            it (:mod:`.audiospan`). For analysis: no rule reads the samples.
     """
 
-    def __init__(self, source: str | os.PathLike[str] | IO[bytes], name: str | None = None):
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | IO[bytes],
+        name: str | None = None,
+        *,
+        count_audio: bool = False,
+    ):
         self._source = source
+        self._count_audio = count_audio
         if isinstance(source, str | os.PathLike):
             self.name = name or str(source)
         else:
@@ -104,6 +115,7 @@ class CaptureReader:
     def _records(self, stream: IO[bytes]) -> Iterator[Record]:
         bare_seq = 0
         lineno = 0
+        count_audio = self._count_audio
         while line := stream.readline(MAX_LINE + 1):
             lineno += 1
             self.lines = lineno
@@ -118,7 +130,7 @@ class CaptureReader:
             if not line.strip():
                 continue
             try:
-                obj = orjson.loads(line)
+                obj = _loads_counting_audio(line) if count_audio else orjson.loads(line)
             except orjson.JSONDecodeError as exc:
                 if not line.endswith(b"\n"):
                     self.problems.append(
@@ -197,6 +209,21 @@ class CaptureReader:
                 raise self.error(
                     "'msg' record with none of 'event', 'text', 'data_b64'", line=lineno
                 )
+
+
+#: Shorter lines are parsed whole: finding the audio would cost more than it saves.
+_COUNT_AUDIO_MIN = 1024
+
+
+def _loads_counting_audio(line: bytes) -> Any:
+    """``orjson.loads(line)``, but a ``msg`` line's base64 audio is counted, not parsed."""
+    if len(line) >= _COUNT_AUDIO_MIN:
+        parsed = parse_counting_audio(line, ("event",))
+        if parsed is not None:
+            obj, span = parsed
+            span.event[span.field] = {"bytes": b64_decoded_len(line, span.start, span.end)}
+            return obj
+    return orjson.loads(line)
 
 
 def _bare_event_record(event: dict[str, Any], seq: int) -> Record:

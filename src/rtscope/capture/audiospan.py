@@ -1,0 +1,99 @@
+"""Parse a Realtime audio event without parsing its audio.
+
+Most bytes of a voice session are base64 audio (``input_audio_buffer.append``'s ``audio``,
+``response.output_audio.delta``'s ``delta``). No rule reads the samples, only how many there are,
+and the recorder embeds the payload verbatim. So the recorder's encoder and ``rtscope analyze``
+locate the audio string in the raw bytes, parse everything around it with orjson, and keep only the
+audio's length (:func:`parse_counting_audio`).
+
+The result is exact, or ``None`` (the caller then parses normally): the audio text is found by its
+key, must be the only occurrence of that key, long (≥ :data:`MIN_AUDIO` characters) and free of
+JSON escapes, and the parsed event must carry the placeholder in the field its type names in
+:data:`rtscope.protocol.events.AUDIO_FIELDS`. The text must also hold none of ``-``, ``_`` and
+space: standard base64 has none of them and every secret pattern needs one
+(:mod:`rtscope.capture.redact`), so scanning the bytes around the audio for secrets is enough.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..protocol.events import AUDIO_FIELDS
+
+__all__ = ["MIN_AUDIO", "PLACEHOLDER", "AudioSpan", "b64_decoded_len", "parse_counting_audio"]
+
+#: Shorter audio strings are parsed normally (the saving would not pay for the search).
+MIN_AUDIO = 256
+
+#: What the audio string is replaced by before parsing: no real audio field holds it.
+PLACEHOLDER = "\x00rtscope:audio"
+_PLACEHOLDER_JSON = b'"\\u0000rtscope:audio"'
+
+_NOT_IN_AUDIO = (b"\\", b"-", b"_", b" ")
+
+
+class AudioSpan:
+    """Where the audio text sits in the parsed bytes, and the event it belongs to."""
+
+    __slots__ = ("end", "event", "field", "start")
+
+    def __init__(self, event: dict[str, Any], field: str, start: int, end: int) -> None:
+        #: the event, with ``event[field] == PLACEHOLDER``
+        self.event = event
+        self.field = field
+        #: the base64 text is ``data[start:end]``
+        self.start = start
+        self.end = end
+
+
+def b64_decoded_len(data: bytes, start: int, end: int) -> int:
+    """Decoded byte count of the base64 text ``data[start:end]`` (padding subtracted)."""
+    n = end - start
+    pad = 0
+    if n and data[end - 1] == 0x3D:  # "="
+        pad = 2 if n > 1 and data[end - 2] == 0x3D else 1
+    return max(0, n * 3 // 4 - pad)
+
+
+def parse_counting_audio(data: bytes, path: tuple[str, ...] = ()) -> tuple[Any, AudioSpan] | None:
+    """``orjson.loads(data)`` with the audio of an audio event left unparsed, or ``None``.
+
+    ``path`` leads from the parsed value to the event: ``()`` for a raw WebSocket payload,
+    ``("event",)`` for a capture ``msg`` line. On success the event's audio field holds
+    :data:`PLACEHOLDER`; ``None`` means ``data`` is not such an event (or not one this fast path
+    can prove exact) and must be parsed the ordinary way.
+    """
+    key, field = b'"audio":"', "audio"
+    at = data.find(key)
+    if at < 0:
+        key, field = b'"delta":"', "delta"
+        at = data.find(key)
+        if at < 0:
+            return None
+    start = at + len(key)
+    end = data.find(b'"', start)
+    if end - start < MIN_AUDIO:
+        return None
+    for byte in _NOT_IN_AUDIO:
+        if data.find(byte, start, end) >= 0:
+            return None
+    if data.find(key, end) >= 0:
+        return None  # a second occurrence: which one the event holds is not provable here
+    try:
+        value = orjson.loads(b"".join((data[: start - 1], _PLACEHOLDER_JSON, data[end + 1 :])))
+    except orjson.JSONDecodeError:
+        return None
+    event = value
+    for step in path:
+        if not isinstance(event, dict):
+            return None
+        event = event.get(step)
+    if not isinstance(event, dict) or event.get(field) != PLACEHOLDER:
+        return None
+    etype = event.get("type")
+    fields = AUDIO_FIELDS.get(etype) if isinstance(etype, str) else None
+    if not fields or field not in fields:
+        return None
+    return value, AudioSpan(event, field, start, end)
