@@ -152,3 +152,33 @@ def test_captures_without_times_still_build() -> None:
     assert all(e.t is None for e in conn.events)
     assert [s.outcome for s in conn.spans if s.kind == "response"] == ["text"]
     assert conn.turns == []  # no times, no latency
+
+
+def test_audio_sent_as_a_conversation_item_becomes_a_clip(tmp_path: Path) -> None:
+    import base64
+
+    import orjson
+
+    from rtscope.capture import CaptureWriter, message_record
+
+    pcm = bytes(range(256)) * 9  # 2 304 bytes of pcm16 24 kHz = 48 ms
+    item = {
+        "id": "item_U1",
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_audio", "audio": base64.b64encode(pcm).decode()}],
+    }
+    events = [
+        (True, {"type": "conversation.item.create", "item": item}),
+        (False, {"type": "conversation.item.added", "item": item}),  # the echo: no second clip
+    ]
+    path = tmp_path / "c.jsonl"
+    with CaptureWriter(path) as writer:
+        for seq, (from_client, event) in enumerate(events):
+            payload = orjson.dumps(event)
+            writer.write(message_record("c1", seq, 1.0 + seq, from_client, payload, True))
+    reader = open_source(path)
+    report = build_report([(reader.name, iter(reader))], [])  # type: ignore[arg-type]
+    (clip,) = report.conns[0].clips
+    assert clip.label == "user audio item item_U1"
+    assert bytes(clip.data) == pcm and clip.ms == pytest.approx(48)

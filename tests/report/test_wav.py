@@ -182,3 +182,30 @@ def test_unknown_format_is_assumed_pcm16_and_said() -> None:
         False,
         3,
     )
+
+
+def test_audio_sent_as_a_conversation_item_gets_its_own_file(tmp_path: Path) -> None:
+    first, second = sine(300, 0.1, 24000), sine(500, 0.05, 24000)
+    item = {
+        "type": "message",
+        "role": "user",
+        "content": [
+            {"type": "input_audio", "audio": b64(pack(first))},
+            {"type": "input_text", "text": "and then"},
+            {"type": "input_audio", "audio": b64(pack(second))},
+        ],
+    }
+    events = [
+        (True, {"type": "conversation.item.create", "item": {"id": "item_U1", **item}}),
+        (True, {"type": "conversation.item.create", "item": item}),
+        (False, {"type": "conversation.item.added", "item": {"id": "item_S", **item}}),
+        (True, {"type": "conversation.item.create", "item": {"type": "message", "content": []}}),
+    ]
+    capture = write_capture(tmp_path / "c.jsonl", events)
+    result = export_wav(CaptureReader(capture), tmp_path / "wav")
+    # the server's echo of an item is not the client's audio a second time; no-audio items: no file
+    assert [w.path.name for w in result.written] == ["c1_item_U1.wav", "c1_item-2.wav"]
+    for written in result.written:
+        assert read_wav(written.path) == (1, 2, 24000, first + second)
+        assert written.track.kind == "item"
+    assert "assumed" in " ".join(result.notes)  # no session event: pcm16 assumed, and said

@@ -61,8 +61,9 @@ Examples:
 )
 def command(capture: str, har_path: str | None, wav_dir: str | None) -> None:
     """Export a capture (or any input rtscope reads) as HAR, with its WebSocket messages, and/or
-    as WAV files: the user's input audio per connection and each assistant audio item, named by
-    connection and item id (pcm16 as recorded, G.711 decoded to pcm16).
+    as WAV files: the user's input audio per connection, each assistant audio item and each item
+    the client created with input_audio content, named by connection and item id (pcm16 as
+    recorded, G.711 decoded to pcm16).
 
     Exit codes: 0 written, 2 unreadable input, nothing to do, or an output that cannot be written.
     """

@@ -208,6 +208,23 @@ class _Builder:
             clip.kept_ms += len(raw) / per_ms
             self.budget.ms -= len(raw) / per_ms
 
+    def _item_audio(self, ev: EventView, item: Any) -> None:
+        """A clip for the ``input_audio`` parts of an item the client created (if any)."""
+        if not isinstance(item, dict) or not isinstance(item.get("content"), list):
+            return
+        parts = [
+            part.get("audio")
+            for part in item["content"]
+            if isinstance(part, dict) and part.get("type") == "input_audio" and "audio" in part
+        ]
+        if not parts:
+            return
+        name = item.get("id") if isinstance(item.get("id"), str) else f"#{ev.index}"
+        clip = Clip(f"user audio item {name}", self.config.format("input"), ev.index)
+        self.view.clips.append(clip)
+        for audio in parts:
+            self.add_audio(clip, audio)
+
     def on_event(self, ev: EventView, event: dict[str, Any], t: float | None) -> None:
         etype = ev.type
         when = t if t is not None else float(ev.index)
@@ -235,6 +252,8 @@ class _Builder:
             self.add_audio(clip, event.get("delta"))
             self._first_output(rid, t, "audio")
             self.resp_audio[rid] = True
+        elif etype == "conversation.item.create" and ev.direction == "client":
+            self._item_audio(ev, event.get("item"))
         elif etype.endswith(".delta") and etype.startswith("response."):
             rid = str(event.get("response_id", ""))
             self.resp_text[rid] = True

@@ -5,7 +5,9 @@
 - the input stream: every ``input_audio_buffer.append`` audio, concatenated in order (a new
   track starts if the session's input format changes midway);
 - one output track per assistant item: ``response.audio.delta`` (beta) and
-  ``response.output_audio.delta`` (GA) grouped by ``item_id``.
+  ``response.output_audio.delta`` (GA) grouped by ``item_id``;
+- one track per client ``conversation.item.create`` that carries ``input_audio`` content parts
+  (audio sent as a conversation item instead of through the input buffer), in the input format.
 
 Each track's format is the session's *effective* one (``session.created`` overlaid by each
 ``session.updated`` from the server; a ``response.created`` that echoes an output format wins for
@@ -50,7 +52,7 @@ class AudioTrack:
     """One stream of audio bytes, still in its wire format."""
 
     conn: str
-    kind: Literal["input", "output"]
+    kind: Literal["input", "output", "item"]
     fmt: AudioFormat
     fmt_known: bool
     item_id: str | None = None
@@ -69,7 +71,8 @@ class AudioTrack:
         if self.kind == "input":
             suffix = "" if self.part == 1 else f"-{self.part}"
             return f"{conn}_input{suffix}.wav"
-        item = _SAFE.sub("-", self.item_id or f"response-{self.part}")
+        fallback = f"item-{self.part}" if self.kind == "item" else f"response-{self.part}"
+        item = _SAFE.sub("-", self.item_id or fallback)
         return f"{conn}_{item}.wav"
 
     @property
@@ -103,6 +106,7 @@ class _ConnState:
     input_parts: int = 0
     response_fmt: dict[str, AudioFormat] = field(default_factory=dict)
     outputs: dict[str, AudioTrack] = field(default_factory=dict)
+    items: int = 0
 
 
 def collect_tracks(records: Iterable[Record]) -> list[AudioTrack]:
@@ -166,7 +170,37 @@ def collect_tracks(records: Iterable[Record]) -> list[AudioTrack]:
                 state.outputs[key] = track
                 tracks.append(track)
             track.add(event["delta"], seq)
+        elif etype == "conversation.item.create" and not from_server:
+            item_track = _item_track(conn, state, event.get("item"), seq)
+            if item_track is not None:
+                tracks.append(item_track)
     return tracks
+
+
+def _item_track(conn: str, state: _ConnState, item: Any, seq: int | None) -> AudioTrack | None:
+    """The ``input_audio`` parts of a created item, concatenated, or ``None`` if it has none."""
+    if not isinstance(item, dict) or not isinstance(item.get("content"), list):
+        return None
+    parts = [
+        part["audio"]
+        for part in item["content"]
+        if isinstance(part, dict) and part.get("type") == "input_audio" and "audio" in part
+    ]
+    if not parts:
+        return None
+    state.items += 1
+    item_id = item.get("id")
+    track = AudioTrack(
+        conn,
+        "item",
+        state.in_fmt or PCM16,
+        state.in_fmt is not None,
+        item_id=item_id if isinstance(item_id, str) else None,
+        part=state.items,
+    )
+    for audio in parts:
+        track.add(audio, seq)
+    return track
 
 
 @dataclass
