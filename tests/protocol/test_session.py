@@ -48,7 +48,7 @@ def test_client_requests_are_acknowledged_seed_001(seed):
         ("conversation.item.create", 4),
         ("response.create", 6),
     ]
-    assert s.pending == []
+    assert list(s.pending) == []
     (resp,) = s.response_order
     assert resp.created_seq == 6 and resp.done_seq is None
     assert resp.request is s.requests[2] and resp.requested_modalities == ["text"]
