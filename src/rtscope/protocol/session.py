@@ -1116,11 +1116,12 @@ class SessionState:
                     break
 
 
-def track(records: Iterable[dict[str, Any]]) -> dict[str, SessionState]:
+def track(records: Iterable[dict[str, Any]], limits: Limits = LIMITS) -> dict[str, SessionState]:
     """The final :class:`SessionState` of every connection in ``records`` (no rules run).
 
     For readers of the model (the HTML report): effective config over time
-    (``config_history``), responses (``response_order``), items, VAD ``spans``, errors, close.
+    (``config_history``), responses (``response_order``), items, VAD ``spans``, errors, close;
+    each list is a window of the newest entries (``limits``: pass larger ones to keep more).
     """
     states: dict[str, SessionState] = {}
     for record in records:
@@ -1130,7 +1131,7 @@ def track(records: Iterable[dict[str, Any]]) -> dict[str, SessionState]:
         conn = str(record.get("conn", "0"))
         s = states.get(conn)
         if s is None:
-            s = states[conn] = SessionState(conn)
+            s = states[conn] = SessionState(conn, limits)
         if kind == "msg":
             s.apply(record)
         elif kind == "open":
