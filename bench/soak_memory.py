@@ -31,6 +31,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import _common as c
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from mitmproxy.test import tflow
@@ -125,6 +127,7 @@ async def run(sessions: int, seconds: int, trace: bool, top: int, warm_up: int) 
         for flow, conn in zip(flows, conns, strict=True):
             for from_client, payload in conn.first():
                 send(flow, from_client, payload)
+        c.banner("make soak's traffic through the recorder hook, live analysis on, in process")
         if trace:
             tracemalloc.start()
         print(f"{sessions} connections, {RATE} messages/s each way, {seconds} s of traffic")
