@@ -10,6 +10,8 @@ from rtscope.analyzers import LiveAnalyzer, analyze
 from rtscope.analyzers.engine import sort_key
 from rtscope.capture.sources import open_source
 
+from ..protocol.long_session import LongSession
+
 CAPTURES = Path(__file__).parents[1] / "fixtures" / "captures"
 
 
@@ -94,3 +96,56 @@ def test_a_crashing_rule_is_reported_and_the_others_still_run(capture, monkeypat
     assert "response-never-done" in {f.rule for f in found}  # the other rules went on
     with pytest.raises(RuntimeError):
         analyze(records, strict=True)
+
+
+def _rule_state_size(live: LiveAnalyzer, conn: str) -> dict[str, int]:
+    """Entries held by each rule's own containers (sets, dicts, lists) for one connection."""
+    sizes = {}
+    for rule in live._conns[conn].rules:
+        held = [len(v) for v in vars(rule).values() if isinstance(v, list | dict | set | tuple)]
+        sizes[rule.name] = sum(held)
+    return sizes
+
+
+def test_live_analysis_of_a_long_session_stays_flat_and_still_judges_old_items():
+    session = LongSession("long")
+    live = LiveAnalyzer(strict=True)
+    found = [f for r in session.start() for f in live.feed(r)]
+    samples = []
+    for turn in range(4_200):
+        for r in session.one_turn():
+            found += live.feed(r)
+        if (turn + 1) % 1_050 == 0 and turn + 1 >= 2_100:
+            state = live.state("long")
+            assert state is not None
+            samples.append((state.retained(), _rule_state_size(live, "long")))
+    assert all(sample == samples[0] for sample in samples), samples
+    assert {f.rule for f in found} == {"server-error"}  # the session is otherwise clean
+
+    # Truncates of items 100 turns back (~250 items: their details are dropped, their kind kept)
+    # are judged as before; an item beyond every window is unknown and not judged.
+    last = session.turn - 1
+    old_user, old_asst = LongSession.user_id(last - 100), LongSession.assistant_id(last - 100)
+    state = live.state("long")
+    assert state is not None and old_asst not in state.items and old_user not in state.items
+    truncates = [
+        session.client(
+            "conversation.item.truncate", item_id=old_user, content_index=0, audio_end_ms=0
+        ),
+        session.client(
+            "conversation.item.truncate", item_id=old_asst, content_index=0, audio_end_ms=5000
+        ),
+        session.client(
+            "conversation.item.truncate",
+            item_id=LongSession.assistant_id(3),
+            content_index=0,
+            audio_end_ms=5000,
+        ),
+    ]
+    judged = [f for r in truncates for f in live.feed(r) if f.rule == "truncate-out-of-range"]
+    assert [(f.seq, f.details["item_id"]) for f in judged] == [
+        (truncates[0]["seq"], old_user),
+        (truncates[1]["seq"], old_asst),
+    ]
+    assert "is a user item, not assistant audio" in judged[0].message
+    assert "beyond the 200 ms of audio generated" in judged[1].message

@@ -92,3 +92,11 @@ def test_serve_realtime_prints_lateness_and_the_clients_behind(bench_cache: Path
     assert re.search(rf"behind schedule: p50 {NUMBER} ms, p99 {NUMBER} ms", out)
     assert re.search(r"clients more than 50 ms behind: \d+/3", out)
     assert "3/3 clients got every message" in out
+
+
+def test_soak_memory_prints_heap_and_rss_every_ten_seconds() -> None:
+    out = run("soak_memory.py", "--sessions", "2", "--seconds", "20", "--top", "3")
+    assert re.search(r"^\s+0s\s+[\d.]+\s+[\d.]+$", out, re.M)
+    assert re.search(r"^\s+20s\s+[\d.]+\s+[\d.]+$", out, re.M)
+    assert re.search(r"heap [+-][\d.]+ MiB, RSS [+-][\d.]+ MiB", out)
+    assert " KiB " in out  # the lines that grew most

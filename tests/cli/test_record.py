@@ -202,7 +202,36 @@ def test_port_taken_is_one_line_exit_3(tmp_path: Path, confdir: Path) -> None:
     assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0]
 
 
-async def test_non_loopback_listen_warns(tmp_path: Path, confdir: Path) -> None:
+def test_non_loopback_listen_is_refused_without_allow_remote(tmp_path: Path, confdir: Path) -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rtscope",
+            "record",
+            "--listen",
+            "0.0.0.0:0",
+            "--out",
+            str(tmp_path / "c"),
+            "--confdir",
+            str(confdir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "rtscope: --listen: 0.0.0.0 is not a loopback address "
+        "(add --allow-remote to listen beyond this machine)"
+    ]
+    assert result.stdout == ""
+    assert not (tmp_path / "c").exists()  # refused before anything else
+
+
+async def test_non_loopback_listen_with_allow_remote_warns(tmp_path: Path, confdir: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -210,6 +239,7 @@ async def test_non_loopback_listen_warns(tmp_path: Path, confdir: Path) -> None:
         "record",
         "--listen",
         "0.0.0.0:0",
+        "--allow-remote",
         "--out",
         str(tmp_path / "c"),
         "--confdir",

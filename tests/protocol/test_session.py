@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from rtscope.protocol.session import SessionState, b64_len, track
+from rtscope.protocol.session import Limits, SessionState, Window, b64_len, track
+
+from .long_session import LongSession
 
 
 def run(records: list[dict], conn: str | None = None) -> SessionState:
@@ -48,7 +50,7 @@ def test_client_requests_are_acknowledged_seed_001(seed):
         ("conversation.item.create", 4),
         ("response.create", 6),
     ]
-    assert s.pending == []
+    assert list(s.pending) == []
     (resp,) = s.response_order
     assert resp.created_seq == 6 and resp.done_seq is None
     assert resp.request is s.requests[2] and resp.requested_modalities == ["text"]
@@ -144,3 +146,123 @@ def test_track_gives_one_state_per_connection(capture):
     assert set(states) == {"beta-never-done", "ga-audio-turn"}
     assert states["ga-audio-turn"].response_order[0].audio_ms == 600
     assert states["beta-never-done"].response_order[0].done_seq is None
+
+
+def feed(s: SessionState, records) -> None:
+    for r in records:
+        if r["kind"] == "msg":
+            s.apply(r)
+        elif r["kind"] == "open":
+            s.apply_open(r)
+        else:
+            s.apply_close(r)
+
+
+def test_a_long_session_retains_a_bounded_model():
+    # 21 000 turns (~550 000 messages, about 12 hours of talk): after the windows fill up, the
+    # number of entries the model holds stops growing. Samples at the same phase of the turn
+    # pattern (errors every 3rd turn, tools every 5th, system items every 7th: 105 turns).
+    session = LongSession()
+    s = SessionState(session.conn)
+    feed(s, session.start())
+    samples = []
+    for turn in range(21_000):
+        feed(s, session.one_turn())
+        if (turn + 1) % 2_100 == 0 and turn + 1 >= 4_200:
+            samples.append(s.retained())
+    assert samples[0] == samples[-1], samples
+    assert all(sample == samples[0] for sample in samples)
+    total = sum(samples[0].values())
+    assert total < 4_000  # entries, whatever the session length
+    dropped = s.dropped()
+    # each window did fill and drop (the session outgrew all of them)
+    for name in ("item_kinds", "responses", "requests", "errors", "config_history", "spans"):
+        assert dropped[name] > 1_000, (name, dropped)
+    assert s.messages > 500_000
+
+
+def test_recent_state_is_exact_after_the_windows_dropped_the_old():
+    session = LongSession()
+    s = SessionState(session.conn)
+    feed(s, session.start())
+    for _ in range(3_000):
+        feed(s, session.one_turn())
+    last = session.turn - 1
+    # the newest items keep every detail; 100 turns back only what judging a truncate needs
+    assert s.items[LongSession.assistant_id(last)].audio_ms == 200
+    assert LongSession.user_id(last - 100) not in s.items
+    kind = s.item_kind(LongSession.user_id(last - 100))
+    assert kind is not None and (kind.type, kind.role, kind.has_audio) == ("message", "user", False)
+    kind = s.item_kind(LongSession.assistant_id(last - 100))
+    assert kind is not None and (kind.role, kind.audio_ms, kind.has_audio) == (
+        "assistant",
+        200,
+        True,
+    )
+    assert s.item_kind(LongSession.user_id(5)) is None  # beyond both windows
+    # exact facts that do not depend on the windows
+    assert s.error_codes == {"code_0", "code_1"}
+    assert s.last_create_seq is not None and s.requests[-1].type in (
+        "response.create",
+        "conversation.item.create",
+        "session.update",
+    )
+    assert list(s.committed_user_items) == []  # every user item got its transcription
+    assert s.config["instructions"].startswith(
+        f"You are a helpful voice assistant (context {last})"
+    )
+
+
+def test_config_snapshots_share_values_that_did_not_change():
+    session = LongSession()
+    s = SessionState(session.conn)
+    feed(s, session.start())
+    feed(s, session.one_turn())
+    feed(s, session.one_turn())
+    first, second = s.config_history[-2], s.config_history[-1]
+    # normalized names: turn_detection is audio.input.turn_detection, sent anew each update
+    assert first.config["turn_detection"] is second.config["turn_detection"]
+    assert first.config["modalities"] is second.config["modalities"]
+    assert list(second.changed) == ["instructions"]  # "(context n)" differs: a new value
+    assert second.config["instructions"] is s.config["instructions"]
+
+
+def test_windows_drop_the_oldest_and_count_them():
+    w: Window[int] = Window(maxlen=3)
+    for i in range(5):
+        w.append(i)
+    assert list(w) == [2, 3, 4] and w.dropped == 2
+    s = SessionState("c", Limits(responses=2))
+    for i, rid in enumerate(["r1", "r2", "r3"]):
+        s.apply(
+            {
+                "kind": "msg",
+                "seq": i,
+                "t": float(i),
+                "from": "server",
+                "event": {"type": "response.created", "response": {"id": rid}},
+            }
+        )
+    # none is done: the oldest goes (a response in progress is dropped only when all are)
+    assert [r.id for r in s.response_order] == ["r2", "r3"] and s.dropped() == {"responses": 1}
+    s.apply(
+        {
+            "kind": "msg",
+            "seq": 3,
+            "t": 3.0,
+            "from": "server",
+            "event": {"type": "response.done", "response": {"id": "r3", "status": "completed"}},
+        }
+    )
+    s.apply(
+        {
+            "kind": "msg",
+            "seq": 4,
+            "t": 4.0,
+            "from": "server",
+            "event": {"type": "response.created", "response": {"id": "r4"}},
+        }
+    )
+    # the finished r3 goes before r2, which is still in progress
+    assert [r.id for r in s.response_order] == ["r2", "r4"]
+    assert set(s.active) == {"r2", "r4"}

@@ -3,8 +3,8 @@
 The listening socket's address is read from the kernel (``/proc/<pid>/fd`` → ``/proc/net/tcp*``),
 not from what the command prints. A port-only ``--listen 0`` keeps the default host and picks a
 free port, so the tests never fight over the default port; that the default port goes with
-127.0.0.1 is checked on the options themselves. Another address needs an explicit option and
-prints a warning. Nothing is ever sent to a non-loopback address: binding 0.0.0.0 is only looked
+127.0.0.1 is checked on the options themselves. Another address needs ``--allow-remote`` (the
+same option for every command: without it, one line and exit code 2) and then prints a warning. Nothing is ever sent to a non-loopback address: binding 0.0.0.0 is only looked
 at, connections go to 127.0.0.1.
 """
 
@@ -124,9 +124,12 @@ def test_the_default_listen_option_is_127_0_0_1(module: str, default: str) -> No
     assert listen.default == default
 
 
-async def test_serve_refuses_a_non_loopback_address_without_allow_remote(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", list(COMMANDS))
+async def test_a_non_loopback_address_is_refused_without_allow_remote(
+    command: str, tmp_path: Path
+) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rtscope", "serve", "--simulate", "--listen", "0.0.0.0:0",
+        sys.executable, "-m", "rtscope", *COMMANDS[command](tmp_path, "0.0.0.0:0"),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, err = await asyncio.wait_for(proc.communicate(), 30)
@@ -138,15 +141,11 @@ async def test_serve_refuses_a_non_loopback_address_without_allow_remote(tmp_pat
     assert out == b""
 
 
-@pytest.mark.parametrize(
-    ("command", "extra"),
-    [("serve --simulate", ["--allow-remote"]), ("serve", ["--allow-remote"]), ("record", [])],
-)
-async def test_another_address_needs_an_explicit_option_and_warns(
-    command: str, extra: list[str], tmp_path: Path
+@pytest.mark.parametrize("command", list(COMMANDS))
+async def test_another_address_with_allow_remote_listens_there_and_warns(
+    command: str, tmp_path: Path
 ) -> None:
-    """``record --listen 0.0.0.0:…`` is itself the explicit option; serve wants --allow-remote."""
-    args = COMMANDS[command](tmp_path, "0.0.0.0:0") + extra
+    args = COMMANDS[command](tmp_path, "0.0.0.0:0") + ["--allow-remote"]
     async with running(*args) as (proc, port, err):
         assert listening(proc.pid) == {("0.0.0.0", port)}
         assert "WARNING" in err and "0.0.0.0" in err

@@ -2,7 +2,9 @@
 
 Slow (60 s by default): ``make soak``. ``RTSCOPE_SOAK_SECONDS`` and ``RTSCOPE_SOAK_SESSIONS``
 shorten it for a quick look. Checks, per connection: no message lost or reordered (in the capture
-and at both peers), and the proxy's RSS stays flat (printed; asserted only loosely).
+and at both peers), and the proxy's RSS stays flat: sampled every 5 s, printed every 10 s with
+the growth after the warm-up (the first third: connections, buffers, caches), asserted only
+loosely because a loaded machine makes the proxy queue messages (see docs/performance.md).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rtscope.capture.reader import CaptureReader
 from ..cli.test_record import start_record
 
 RATE = 25  # messages per second, each direction, per session
+SAMPLE_S = 5
 
 
 def cpu_seconds(pid: int) -> float:
@@ -72,7 +75,7 @@ async def test_50_sessions_25_msgs_per_s_each_way_lose_nothing(tmp_path: Path) -
         async def sample() -> None:
             while True:
                 samples.append(rss_mib(proc.pid))
-                await asyncio.sleep(5)
+                await asyncio.sleep(SAMPLE_S)
 
         async def session(i: int) -> list[Any]:
             url = f"ws://127.0.0.1:{port}/v1/realtime?model=load{i:02d}"
@@ -120,7 +123,16 @@ async def test_50_sessions_25_msgs_per_s_each_way_lose_nothing(tmp_path: Path) -
         await asyncio.wait_for(server_proc.communicate(), 60)
     connections = [orjson.loads(line) for line in log.read_bytes().splitlines()]
 
-    print(f"\nproxy RSS (MiB) every 5 s: {', '.join(f'{s:.0f}' for s in samples)}")
+    print("\nproxy RSS (MiB):")
+    for i in range(0, len(samples), 10 // SAMPLE_S):
+        print(f"  {i * SAMPLE_S:4d} s  {samples[i]:6.1f}")
+    print(f"   end    {samples[-1]:6.1f}")
+    warm = len(samples) // 3
+    print(
+        f"start {samples[0]:.1f}, after warm-up ({warm * SAMPLE_S} s) {samples[warm]:.1f}, "
+        f"end {samples[-1]:.1f} MiB: {samples[-1] - samples[warm]:+.1f} MiB after warm-up "
+        f"(min..max {min(samples[warm:]):.1f}..{max(samples[warm:]):.1f})"
+    )
     by_model = {}
     for conn in connections:
         match = re.search(r"model=(load\d+)", conn["path"])
@@ -154,5 +166,13 @@ async def test_50_sessions_25_msgs_per_s_each_way_lose_nothing(tmp_path: Path) -
     print(f"{sessions} sessions, {total} messages recorded, none lost or reordered")
     print(f"{seconds} s of scheduled traffic took {elapsed:.1f} s end to end")
     print(f"proxy CPU: {cpu:.1f} s ({cpu / elapsed:.0%} of a core), {cpu / total * 1e6:.0f} µs/msg")
+    lag = elapsed - seconds
+    if lag > 0.1 * seconds:
+        print(
+            f"the proxy lagged {lag:.0f} s behind the schedule (a loaded machine): its RSS then "
+            "holds the messages mitmproxy queued, not only what it keeps (bench/soak_memory.py "
+            "measures that without the load)"
+        )
     steady = samples[len(samples) // 3 :]
-    assert max(steady) - min(steady) < 64, samples  # flat: no per-message growth
+    # flat: no per-message growth
+    assert max(steady) - min(steady) < 64, (f"lag {lag:.1f} s", samples)

@@ -57,7 +57,13 @@ def _is_loopback(host: str) -> bool:
     "listen",
     default="127.0.0.1:8765",
     show_default=True,
-    help="HOST:PORT to listen on (port 0: any free port).",
+    help="HOST:PORT to listen on (port 0: any free port). Only loopback without --allow-remote.",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a non-loopback --listen address (others can then use the proxy and reach what "
+    "it records).",
 )
 @click.option(
     "--out",
@@ -99,6 +105,7 @@ def _is_loopback(host: str) -> bool:
 def command(
     upstream: str,
     listen: str,
+    allow_remote: bool,
     out: Path,
     mode: str,
     audio: str,
@@ -122,12 +129,19 @@ def command(
       rtscope record --upstream ws://127.0.0.1:8800   # in front of 'rtscope serve --simulate'
       rtscope record --audio drop --file shared.jsonl # one file, audio as size + sha256
       rtscope record --mode regular                   # HTTPS_PROXY=http://127.0.0.1:8765
+      rtscope record --listen 0.0.0.0:8765 --allow-remote  # reachable from the network (warns)
 
     Exit codes: 0 stopped with Ctrl-C, 2 bad option or output directory, 3 cannot listen.
     """
     from ..proxy.master import RecordConfig, ca_cert_path, parse_listen, proxy_mode
 
     host, port = parse_listen(listen)
+    if not _is_loopback(host) and not allow_remote:
+        raise InputError(
+            "--listen",
+            f"{host} is not a loopback address",
+            hint="add --allow-remote to listen beyond this machine",
+        )
     proxy_mode(mode, upstream)  # type: ignore[arg-type]  # bad --upstream: one line, exit 2, before anything else
     check_out_dir(out)
     config = RecordConfig(

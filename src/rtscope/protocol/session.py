@@ -18,15 +18,34 @@ decoded. Records without ``t`` (pasted logs) leave times as ``None``.
 
 Each applied message yields a :class:`Msg` annotated with what it did (the response, item, client
 request or error it concerns), which is what rules look at.
+
+Memory stays flat over long sessions (``make soak``; a voice session runs for an hour, the
+recorder for days): everything that grows per event is a window of the most recent entries, sized
+by :class:`Limits`, and each window counts what it dropped (:meth:`SessionState.retained`,
+:meth:`SessionState.dropped`). Rules only ever look back at recent things (the response being
+produced, the item being played, the update not yet acknowledged), so findings are the same as
+with unbounded lists unless a session refers further back than a window. What changes then:
+
+- a ``conversation.item.truncate`` of an item more than ``items + item_kinds`` items back is not
+  judged (unknown item); within ``item_kinds`` only its type, role and audio are kept
+  (:meth:`SessionState.item_kind`), which is all ``truncate-out-of-range`` reads;
+- an event for a response more than ``responses`` responses back is a new, never-created response;
+  responses in progress are never dropped before done ones;
+- errors, requests, updates, config changes, speech spans, tool outputs and parts older than their
+  window are not seen by the rules that look back at them (details may list fewer seqs); the error
+  codes ever seen are kept apart (``error_codes``), so "was there a session_expired" stays exact;
+- function calls: answered ones are dropped first, unanswered ones only beyond ``unanswered_calls``.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
+
+import orjson
 
 from .acks import ACKS, ERROR_CODE_SOURCES
 from .config import as_list, bytes_per_ms, normalize_session
@@ -39,11 +58,15 @@ __all__ = [
     "ErrorInfo",
     "FunctionCall",
     "Item",
+    "ItemKind",
+    "LIMITS",
+    "Limits",
     "Msg",
     "Response",
     "SessionState",
     "SpeechSpan",
     "Violation",
+    "Window",
     "b64_len",
     "track",
 ]
@@ -105,6 +128,72 @@ def b64_len(value: Any) -> int:
 #: Acknowledged requests of these types are not kept: no rule reads them after their ack, and a
 #: client-side VAD commits several times a second for hours (make soak grew the recorder 14 MiB).
 _FORGET_WHEN_ACKED = frozenset({"input_audio_buffer.commit", "input_audio_buffer.clear"})
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How many of each kind of entry one connection's model keeps (the newest ones).
+
+    Sized so that a window covers far more than any rule looks back (a turn makes 2-4 items, one
+    response, one or two updates), and so that 50 connections of an hour each stay within a few
+    MiB. A voice turn costs about 1 KiB of model state; the big part, retained events (a
+    ``session.update`` with long instructions is 20 KiB), is only held by the request windows.
+    """
+
+    #: conversation items with every detail (audio, truncation, transcription)
+    items: int = 64
+    #: older items as (type, role, audio): what judging a truncate of an old item needs
+    item_kinds: int = 1024
+    #: responses (those still in progress are dropped last)
+    responses: int = 64
+    #: client requests (not appends), for error correlation and "sent between update and ack"
+    requests: int = 256
+    #: requests still waiting for their acknowledgement
+    pending: int = 256
+    updates: int = 32
+    config_history: int = 32
+    errors: int = 256
+    #: distinct error codes remembered (``error_codes``)
+    error_codes: int = 64
+    violations: int = 256
+    spans: int = 64
+    client_items: int = 64
+    #: seqs of seeded system items and assistant text items (``text-only-response``'s history)
+    history_items: int = 256
+    outputs: int = 64
+    calls: int = 64
+    unanswered_calls: int = 1024
+    committed_user_items: int = 256
+    parts: int = 256
+
+
+#: the limits every :class:`SessionState` uses unless given others
+LIMITS = Limits()
+
+
+class Window(deque[_T]):
+    """A deque of the newest ``maxlen`` entries that counts how many it dropped (``dropped``)."""
+
+    def __init__(self, iterable: Iterable[_T] = (), maxlen: int | None = None) -> None:
+        super().__init__(iterable, maxlen)
+        self.dropped = 0
+
+    def append(self, x: _T) -> None:
+        if self.maxlen is not None and len(self) >= self.maxlen:
+            self.dropped += 1
+        super().append(x)
+
+
+class ItemKind(NamedTuple):
+    """What is kept of an item once its details are dropped (see :class:`Limits`)."""
+
+    type: str | None
+    role: str | None
+    audio_ms: float | None
+    #: audio deltas, or audio content, were seen for it
+    has_audio: bool
 
 
 @dataclass(slots=True)
@@ -305,6 +394,34 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _identical(a: Any, b: Any) -> bool:
+    """Equal and of the same shape (``1 == 1.0 == True``, but a finding prints them apart)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, str):
+        return bool(a == b)
+    try:
+        return bool(orjson.dumps(a) == orjson.dumps(b))
+    except TypeError:
+        return False
+
+
+#: shared ItemKinds without audio (most items: user turns, tool calls), a few dozen at most
+_KINDS: dict[ItemKind, ItemKind] = {}
+
+
+def _kind_of(item: Item) -> ItemKind:
+    has_audio = item.audio_bytes > 0 or bool({"audio", "output_audio"} & set(item.content_types))
+    kind = ItemKind(item.type, item.role, item.audio_ms, has_audio)
+    if kind.audio_ms is None:
+        shared = _KINDS.get(kind)
+        if shared is not None:
+            return shared
+        if len(_KINDS) < 64:
+            _KINDS[kind] = kind
+    return kind
+
+
 def _content_types(item: dict[str, Any]) -> list[str]:
     out = []
     for part in as_list(item.get("content")):
@@ -316,8 +433,9 @@ def _content_types(item: dict[str, Any]) -> list[str]:
 class SessionState:
     """Everything known about one connection so far. Feed records with :meth:`apply`."""
 
-    def __init__(self, conn: str) -> None:
+    def __init__(self, conn: str, limits: Limits = LIMITS) -> None:
         self.conn = conn
+        self.limits = limits
         self.open: dict[str, Any] | None = None
         self.close: dict[str, Any] | None = None
         self.first_t: float | None = None
@@ -330,23 +448,34 @@ class SessionState:
         self.session_created: Msg | None = None
         self.raw_session: dict[str, Any] = {}
         self.config: dict[str, Any] = {}
-        self.config_history: list[ConfigChange] = []
-        self.updates: list[ClientRequest] = []
+        self.config_history: Window[ConfigChange] = Window(maxlen=limits.config_history)
+        self.updates: Window[ClientRequest] = Window(maxlen=limits.updates)
         # requests and errors
-        self.requests: list[ClientRequest] = []
-        self.pending: list[ClientRequest] = []
+        self.requests: Window[ClientRequest] = Window(maxlen=limits.requests)
+        self.pending: Window[ClientRequest] = Window(maxlen=limits.pending)
+        #: requests of ``requests`` by their ``event_id``
         self.by_event_id: dict[str, ClientRequest] = {}
-        self.errors: list[ErrorInfo] = []
+        #: seq of the last ``response.create`` (exact, whatever the windows dropped)
+        self.last_create_seq: int | None = None
+        self.errors: Window[ErrorInfo] = Window(maxlen=limits.errors)
+        #: every distinct ``error.code`` seen (up to ``limits.error_codes`` of them)
+        self.error_codes: set[str] = set()
         # conversation
-        self.items: dict[str, Item] = {}
-        self.client_items: list[ClientRequest] = []
+        #: the newest items with every detail; older ones move to ``item_kinds``
+        self.items: OrderedDict[str, Item] = OrderedDict()
+        self.item_kinds: dict[str, ItemKind] = {}  # oldest first
+        self.client_items: Window[ClientRequest] = Window(maxlen=limits.client_items)
+        #: seqs of ``conversation.item.create`` of system items / of assistant text items
+        self.system_items: Window[int] = Window(maxlen=limits.history_items)
+        self.assistant_text_items: Window[int] = Window(maxlen=limits.history_items)
         self.responses: dict[str, Response] = {}
-        self.response_order: list[Response] = []
+        self.response_order: Window[Response] = Window()
         self.active: dict[str, Response] = {}
-        self.calls: dict[str, FunctionCall] = {}
-        self.outputs: list[ClientRequest] = []
-        self.open_parts: set[tuple[str | int | None, ...]] = set()
-        self.done_parts: set[tuple[str | int | None, ...]] = set()
+        self.calls: OrderedDict[str, FunctionCall] = OrderedDict()
+        self.outputs: Window[ClientRequest] = Window(maxlen=limits.outputs)
+        # parts as ordered sets (dict keys), oldest dropped first
+        self.open_parts: dict[tuple[str | int | None, ...], None] = {}
+        self.done_parts: dict[tuple[str | int | None, ...], None] = {}
         self.saw_parts = False
         # input audio
         self.buffer_bytes = 0
@@ -361,12 +490,15 @@ class SessionState:
         self.since_stop_bytes = 0
         # VAD
         self.speech: SpeechSpan | None = None
-        self.spans: list[SpeechSpan] = []
-        self.committed_user_items: list[Item] = []
-        self.violations: list[Violation] = []
+        self.spans: Window[SpeechSpan] = Window(maxlen=limits.spans)
+        #: committed user audio items still waiting for their transcription
+        self.committed_user_items: Window[Item] = Window(maxlen=limits.committed_user_items)
+        self.violations: Window[Violation] = Window(maxlen=limits.violations)
         self.rate_limits: dict[str, dict[str, Any]] = {}
         #: (seq, type) of the last few server events: what a stalled connection ended with
         self.server_tail: deque[tuple[int, str]] = deque(maxlen=8)
+        #: entries dropped from the dict windows (the deque windows count their own)
+        self._dropped: dict[str, int] = {}
 
     # -- derived views -------------------------------------------------------------------
     @property
@@ -383,6 +515,56 @@ class SessionState:
     def buffered_ms(self) -> float | None:
         bpm = self.input_bpm()
         return None if bpm is None else self.buffer_bytes / bpm
+
+    def item_kind(self, iid: str) -> ItemKind | None:
+        """Type, role and audio of an item, also of one whose details were dropped."""
+        item = self.items.get(iid)
+        if item is not None:
+            return _kind_of(item)
+        return self.item_kinds.get(iid)
+
+    def retained(self) -> dict[str, int]:
+        """How many entries each growing part of the model holds now (flat in long sessions)."""
+        return {
+            name: len(getattr(self, name))
+            for name in (
+                "config_history",
+                "updates",
+                "requests",
+                "pending",
+                "by_event_id",
+                "errors",
+                "error_codes",
+                "items",
+                "item_kinds",
+                "client_items",
+                "system_items",
+                "assistant_text_items",
+                "responses",
+                "response_order",
+                "active",
+                "calls",
+                "outputs",
+                "open_parts",
+                "done_parts",
+                "spans",
+                "committed_user_items",
+                "violations",
+                "rate_limits",
+                "dialects",
+            )
+        }
+
+    def dropped(self) -> dict[str, int]:
+        """How many entries each window dropped so far (only those that dropped any)."""
+        out = dict(self._dropped)
+        for name, value in vars(self).items():
+            if isinstance(value, Window) and value.dropped:
+                out[name] = value.dropped
+        return out
+
+    def _drop(self, name: str) -> None:
+        self._dropped[name] = self._dropped.get(name, 0) + 1
 
     # -- feeding -------------------------------------------------------------------------
     def apply_open(self, record: dict[str, Any]) -> None:
@@ -450,7 +632,12 @@ class SessionState:
             return
         req = ClientRequest(m.seq, m.t, m.type, ev, _str(ev.get("event_id")))
         m.request = req
-        self.requests.append(req)
+        requests = self.requests
+        if len(requests) == requests.maxlen:
+            old = requests[0]  # about to be dropped: so is its event_id entry
+            if old.event_id is not None and self.by_event_id.get(old.event_id) is old:
+                del self.by_event_id[old.event_id]
+        requests.append(req)
         if req.event_id:
             self.by_event_id[req.event_id] = req
         if m.type in ACKS:
@@ -459,11 +646,14 @@ class SessionState:
             self.updates.append(req)
         elif m.type == "response.create":
             m.active_before = [r for r in self.active.values() if r.conversation != "none"]
+            self.last_create_seq = m.seq
         elif m.type == "input_audio_buffer.commit":
             m.buffered_ms = self.buffered_ms()
         elif m.type == "conversation.item.create":
             self.client_items.append(req)
             item = ev.get("item")
+            if isinstance(item, dict):
+                self._history_item(m.seq, item)
             if isinstance(item, dict) and item.get("type") == "function_call_output":
                 self.outputs.append(req)
                 call = self.calls.get(str(item.get("call_id")))
@@ -471,6 +661,20 @@ class SessionState:
                     call.output = req
         if m.type == "response.create":
             self._follow_calls(m.seq)
+
+    def _history_item(self, seq: int, item: dict[str, Any]) -> None:
+        """Note seeded system items and assistant text items (``text-only-response`` reads them)."""
+        role = item.get("role")
+        if role == "system":
+            self.system_items.append(seq)
+        elif role == "assistant":
+            types = {
+                p.get("type")
+                for p in as_list(item.get("content"))
+                if isinstance(p, dict) and isinstance(p.get("type"), str)
+            }
+            if types & {"text", "output_text"}:
+                self.assistant_text_items.append(seq)
 
     def _follow_calls(self, seq: int) -> None:
         """A response.create (or a response.created) answers the tool outputs sent before."""
@@ -519,6 +723,11 @@ class SessionState:
             self.raw_session.update(session)
             self.config.update(normalize_session(session))
         changed = {k: v for k, v in self.config.items() if before.get(k, object()) != v}
+        for key in self.config.keys() - changed.keys():
+            # An unchanged value keeps its old object, so that the snapshots in config_history
+            # share it (apps resend 20 KiB of instructions and tools with every update).
+            if _identical(before[key], self.config[key]):
+                self.config[key] = before[key]
         change = ConfigChange(m.seq, m.t, m.type, dict(self.config), changed, m.request)
         self.config_history.append(change)
         m.config = change
@@ -548,6 +757,8 @@ class SessionState:
         m.error = info
         m.request = info.request
         self.errors.append(info)
+        if info.code is not None and len(self.error_codes) < self.limits.error_codes:
+            self.error_codes.add(info.code)
         req = info.request
         if req is not None and req.error is None and req.ack_seq is None:
             req.error = info
@@ -603,12 +814,26 @@ class SessionState:
             resp.output_format = self.config.get("output_format", "pcm16")
             self.responses[rid] = resp
             self.response_order.append(resp)
+            if len(self.response_order) > self.limits.responses:
+                self._drop_response()
             if self.recorded and m.type != "response.created":
                 self._violate(m, "unknown-response", f"{m.type} for {rid}, never created", rid)
         resp.events += 1
         resp.last_seq, resp.last_t, resp.last_type = m.seq, m.t, m.type
         m.response = resp
         return resp
+
+    def _drop_response(self) -> None:
+        """Forget the oldest finished response (the oldest of all if none has finished)."""
+        order = self.response_order
+        index = next((i for i, r in enumerate(order) if r.done_seq is not None), 0)
+        resp = order[index]
+        del order[index]
+        if self.responses.get(resp.id) is resp:
+            del self.responses[resp.id]
+        if self.active.get(resp.id) is resp:
+            del self.active[resp.id]
+        self._drop("responses")
 
     def _violate(self, m: Msg, kind: str, text: str, rid: str | None = None) -> None:
         v = Violation(m.seq, m.t, kind, text, rid)
@@ -677,9 +902,24 @@ class SessionState:
             return
         call_id = _str(item.get("call_id"))
         if call_id and call_id not in self.calls:
-            self.calls[call_id] = FunctionCall(
-                call_id, _str(item.get("name")), _str(item.get("id")), rid, m.seq, m.t
+            self._add_call(
+                FunctionCall(call_id, _str(item.get("name")), _str(item.get("id")), rid, m.seq, m.t)
             )
+
+    def _add_call(self, call: FunctionCall) -> None:
+        """Keep every unanswered call (up to a generous limit), only the newest answered ones."""
+        calls = self.calls
+        calls[call.call_id] = call
+        if len(calls) <= self.limits.calls:
+            return
+        answered = next((k for k, c in calls.items() if c.output is not None), None)
+        if answered is not None:
+            del calls[answered]
+        elif len(calls) > self.limits.unanswered_calls:
+            calls.popitem(last=False)
+        else:
+            return
+        self._drop("calls")
 
     def _response_event(self, m: Msg) -> None:
         ev = m.event
@@ -694,13 +934,13 @@ class SessionState:
         )
         if m.type == "response.content_part.added":
             self.saw_parts = True
-            self.open_parts.add(key)
+            self._add_part(self.open_parts, key)
             part = ev.get("part")
             if isinstance(part, dict) and isinstance(part.get("type"), str):
                 resp.part_types.append(part["type"])
         elif m.type == "response.content_part.done":
-            self.open_parts.discard(key)
-            self.done_parts.add(key)
+            self.open_parts.pop(key, None)
+            self._add_part(self.done_parts, key)
         elif m.type in _PART_EVENTS:
             if self.saw_parts and key not in self.open_parts:
                 where = "after its content_part.done" if key in self.done_parts else "outside"
@@ -727,9 +967,18 @@ class SessionState:
         elif m.type == "response.function_call_arguments.done":
             call_id = _str(ev.get("call_id"))
             if call_id and call_id not in self.calls:
-                self.calls[call_id] = FunctionCall(
-                    call_id, _str(ev.get("name")), _str(ev.get("item_id")), resp.id, m.seq, m.t
+                self._add_call(
+                    FunctionCall(
+                        call_id, _str(ev.get("name")), _str(ev.get("item_id")), resp.id, m.seq, m.t
+                    )
                 )
+
+    def _add_part(self, parts: dict[tuple[str | int | None, ...], None], key: Any) -> None:
+        parts.pop(key, None)
+        parts[key] = None
+        if len(parts) > self.limits.parts:
+            del parts[next(iter(parts))]
+            self._drop("parts")
 
     def _audio_delta(self, m: Msg, resp: Response) -> None:
         n = b64_len(m.event.get("delta"))
@@ -745,7 +994,7 @@ class SessionState:
             if item is None:
                 item = Item(iid, "message", "assistant", ["audio"], m.seq, m.t, "server")
                 item.response_id = resp.id
-                self.items[iid] = item
+                self._add_item(iid, item)
             item.audio_bytes += n
             if item.first_audio_t is None:
                 item.first_audio_t = m.t
@@ -769,7 +1018,7 @@ class SessionState:
                 response_id=rid,
             )
             if iid:
-                self.items[iid] = known
+                self._add_item(iid, known)
         else:
             for ctype in _content_types(item):
                 if ctype not in known.content_types:
@@ -778,6 +1027,19 @@ class SessionState:
             known.type = known.type or _str(item.get("type"))
         m.item = known
         return known
+
+    def _add_item(self, iid: str, item: Item) -> None:
+        """A new item; the oldest one beyond the window keeps only its :class:`ItemKind`."""
+        items = self.items
+        items[iid] = item
+        self.item_kinds.pop(iid, None)
+        if len(items) > self.limits.items:
+            old_id, old = items.popitem(last=False)
+            kinds = self.item_kinds
+            kinds[old_id] = _kind_of(old)
+            if len(kinds) > self.limits.item_kinds:
+                del kinds[next(iter(kinds))]
+                self._drop("item_kinds")
 
     def _on_item_added(self, m: Msg) -> None:
         item = m.event.get("item")
@@ -795,11 +1057,11 @@ class SessionState:
                 sent.get("role") == item.get("role")
             )
 
-        fresh = iid is None or iid not in self.items
+        fresh = iid is None or (iid not in self.items and iid not in self.item_kinds)
         req = self._ack(m, same) if fresh else None
         known = self._item(m, item, "client" if req is not None else "server")
         if req is None and known.role == "user" and "input_audio" in known.content_types:
-            if known not in self.committed_user_items:
+            if not known.transcription_done and known not in self.committed_user_items:
                 self.committed_user_items.append(known)
 
     def _on_committed(self, m: Msg) -> None:
@@ -841,16 +1103,25 @@ class SessionState:
                 item.truncated_ms = m.event["audio_end_ms"]
 
     def _on_transcription(self, m: Msg) -> None:
-        item = self.items.get(str(m.event.get("item_id")))
+        iid = str(m.event.get("item_id"))
+        item = self.items.get(iid)
+        waiting = self.committed_user_items
+        if item is None:  # its details may be dropped while it still waits
+            item = next((i for i in waiting if i.id == iid), None)
         if item is not None:
             item.transcription_done = True
+            for index, other in enumerate(waiting):
+                if other is item:
+                    del waiting[index]  # nothing reads a transcribed item there again
+                    break
 
 
-def track(records: Iterable[dict[str, Any]]) -> dict[str, SessionState]:
+def track(records: Iterable[dict[str, Any]], limits: Limits = LIMITS) -> dict[str, SessionState]:
     """The final :class:`SessionState` of every connection in ``records`` (no rules run).
 
     For readers of the model (the HTML report): effective config over time
-    (``config_history``), responses (``response_order``), items, VAD ``spans``, errors, close.
+    (``config_history``), responses (``response_order``), items, VAD ``spans``, errors, close;
+    each list is a window of the newest entries (``limits``: pass larger ones to keep more).
     """
     states: dict[str, SessionState] = {}
     for record in records:
@@ -860,7 +1131,7 @@ def track(records: Iterable[dict[str, Any]]) -> dict[str, SessionState]:
         conn = str(record.get("conn", "0"))
         s = states.get(conn)
         if s is None:
-            s = states[conn] = SessionState(conn)
+            s = states[conn] = SessionState(conn, limits)
         if kind == "msg":
             s.apply(record)
         elif kind == "open":

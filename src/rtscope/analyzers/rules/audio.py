@@ -48,17 +48,14 @@ class CommitTooShort(Rule):
     severity = Severity.WARNING
     types = frozenset({"input_audio_buffer.commit", "error"})
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._reported: set[int] = set()
-
     def on_message(self, s: SessionState, m: Msg) -> None:
         if m.type == "input_audio_buffer.commit":
             if m.buffered_ms is None or m.buffered_ms >= MIN_COMMIT_MS:
                 return
             if not s.recorded and s.appends == 0:
                 return  # an excerpt: the appends may simply not be in it
-            self._reported.add(m.seq)
+            if m.request is not None:
+                m.request.flagged_by.add(self.name)  # its error is then explained
             self.report(
                 s,
                 m.seq,
@@ -74,7 +71,7 @@ class CommitTooShort(Rule):
             )
         elif m.error is not None and m.error.code == "input_audio_buffer_commit_empty":
             req = m.error.request
-            if req is not None and req.seq in self._reported:
+            if req is not None and self.name in req.flagged_by:
                 return
             self.report(
                 s,
@@ -187,10 +184,6 @@ class TruncateOutOfRange(Rule):
     severity = Severity.WARNING
     types = frozenset({"conversation.item.truncate", "error"})
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._reported: set[int] = set()
-
     def on_message(self, s: SessionState, m: Msg) -> None:
         if m.type == "error":
             err = m.error
@@ -198,7 +191,7 @@ class TruncateOutOfRange(Rule):
                 return
             if err.request.type != "conversation.item.truncate":
                 return
-            if err.request.seq in self._reported:
+            if self.name in err.request.flagged_by:
                 return
             self.report(
                 s,
@@ -212,12 +205,11 @@ class TruncateOutOfRange(Rule):
             return
         iid = m.event.get("item_id")
         end = m.event.get("audio_end_ms")
-        item = s.items.get(iid) if isinstance(iid, str) else None
+        item = s.item_kind(iid) if isinstance(iid, str) else None
         if item is None:
             return  # unknown item: say less (an excerpt may not show it)
         problem = None
-        no_audio = item.audio_bytes == 0 and not {"audio", "output_audio"} & set(item.content_types)
-        if item.role not in (None, "assistant") or (s.recorded and no_audio):
+        if item.role not in (None, "assistant") or (s.recorded and not item.has_audio):
             problem = f"item {iid} is a {item.role or item.type} item, not assistant audio"
         elif isinstance(end, int | float) and item.audio_ms is not None and end > item.audio_ms + 1:
             problem = (
@@ -226,7 +218,8 @@ class TruncateOutOfRange(Rule):
             )
         if problem is None:
             return
-        self._reported.add(m.seq)
+        if m.request is not None:
+            m.request.flagged_by.add(self.name)  # its error is then explained
         self.report(
             s,
             m.seq,

@@ -53,9 +53,7 @@ class AbnormalClose(Rule):
         reason = str(close.get("reason") or "")
         if code in (1000, 1001):
             return
-        beta = "beta_api_shape_disabled" in reason or any(
-            e.code == "beta_api_shape_disabled" for e in s.errors
-        )
+        beta = "beta_api_shape_disabled" in reason or "beta_api_shape_disabled" in s.error_codes
         if beta:
             msg = (
                 f"the server closed the connection ({code}): the beta Realtime API was retired "
@@ -260,7 +258,7 @@ class SessionExpiring(Rule):
             return
         if expires <= 0 or t < expires - EXPIRY_WARNING_S:
             return
-        if any(e.code == "session_expired" for e in s.errors):
+        if "session_expired" in s.error_codes:
             self._done = True
             return  # session-expired says it
         self._done = True

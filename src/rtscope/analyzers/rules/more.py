@@ -117,6 +117,8 @@ _AUDIO_DONE = frozenset({"response.audio.done", "response.output_audio.done"})
 _TRANSCRIPT_DONE = frozenset(
     {"response.audio_transcript.done", "response.output_audio_transcript.done"}
 )
+#: parts and responses this rule remembers (the newest; a session's memory stays flat)
+KEPT = 256
 #: faster than anyone speaks (about 15 characters a second is usual, fast TTS reaches 30): below
 #: this many ms of audio per transcript character, the audio cannot hold the whole transcript
 MIN_MS_PER_CHAR = 25
@@ -162,11 +164,16 @@ class AudioShorterThanTranscript(Rule):
             rid, text = m.event.get("response_id"), m.event.get("transcript")
             if isinstance(rid, str) and isinstance(text, str):
                 self._transcripts[rid] = self._transcripts.get(rid, 0) + len(text.strip())
+                if len(self._transcripts) > KEPT:
+                    del self._transcripts[next(iter(self._transcripts))]  # never done
             return
         r = m.response
-        if r is None or r.status != "completed" or r.audio_ms is None:
+        if r is None:
             return
+        # read at this response's (first) done only, so forgotten whatever its status
         chars = self._transcripts.pop(r.id, 0)
+        if r.status != "completed" or r.audio_ms is None:
+            return
         if chars < MIN_CHARS or r.audio_ms >= chars * MIN_MS_PER_CHAR:
             return
         self.report(
@@ -212,6 +219,8 @@ class AudioDeltaAfterDone(Rule):
         key = _part_key(m.event)
         if m.type in _AUDIO_DONE:
             self._done.setdefault(key, (m.seq, m.t))
+            if len(self._done) > KEPT:
+                del self._done[next(iter(self._done))]  # the oldest part: long over
             return
         done = self._done.get(key)
         if done is None or key in self._reported:

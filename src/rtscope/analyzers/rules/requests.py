@@ -230,15 +230,11 @@ class MissingAck(Rule):
     name = "missing-ack"
     severity = Severity.WARNING
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._reported: set[int] = set()
-
     def on_time(self, s: SessionState, t: float) -> None:
         for req in s.pending:
-            if req.t is None or req.seq in self._reported or t - req.t <= ACK_TIMEOUT_S:
+            if req.t is None or self.name in req.flagged_by or t - req.t <= ACK_TIMEOUT_S:
                 continue
-            self._reported.add(req.seq)
+            req.flagged_by.add(self.name)
             self.report(
                 s,
                 req.seq,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...protocol.config import as_list, has_audio
+from ...protocol.config import has_audio
 from ...protocol.session import Msg, Response, SessionState
 from ..findings import Severity
 from ..registry import Rule
@@ -115,16 +115,8 @@ class TextOnlyResponse(Rule):
                         "gap_ms": gap_ms(trigger_t, req.t),
                         "acknowledged": False,
                     }
-        system_items, assistant_text = [], []
-        for req in s.client_items:
-            item = req.event.get("item")
-            if not isinstance(item, dict) or req.seq > created:
-                continue
-            types = {p.get("type") for p in as_list(item.get("content")) if isinstance(p, dict)}
-            if item.get("role") == "system":
-                system_items.append(req.seq)
-            elif item.get("role") == "assistant" and types & {"text", "output_text"}:
-                assistant_text.append(req.seq)
+        system_items = [seq for seq in s.system_items if seq <= created]
+        assistant_text = [seq for seq in s.assistant_text_items if seq <= created]
         if system_items or assistant_text:
             return "text-history", {
                 "system_item_seqs": system_items or None,
@@ -292,10 +284,6 @@ class ActiveResponseCollision(Rule):
     severity = Severity.WARNING
     types = frozenset({"response.create", "error"})
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._reported: set[int] = set()
-
     def on_message(self, s: SessionState, m: Msg) -> None:
         if m.type == "response.create" and m.request is not None:
             params = m.event.get("response")
@@ -303,7 +291,7 @@ class ActiveResponseCollision(Rule):
                 return
             if m.active_before:
                 active = m.active_before[-1]
-                self._reported.add(m.seq)
+                m.request.flagged_by.add(self.name)  # its error is then explained
                 self.report(
                     s,
                     m.seq,
@@ -316,7 +304,7 @@ class ActiveResponseCollision(Rule):
                 )
         elif m.error is not None and m.error.code == "conversation_already_has_active_response":
             req = m.error.request
-            if req is not None and req.seq in self._reported:
+            if req is not None and self.name in req.flagged_by:
                 return
             self.report(
                 s,

@@ -67,7 +67,7 @@ class ToolOutputWithoutResponse(Rule):
         if not outputs:
             return
         last = outputs[-1]
-        later_create = any(r.type == "response.create" and r.seq > last.seq for r in s.requests)
+        later_create = s.last_create_seq is not None and s.last_create_seq > last.seq
         later_created = any(
             r.created_seq is not None and r.created_seq > last.seq for r in s.response_order
         )
