@@ -7,7 +7,7 @@ locate the audio string in the raw bytes, parse everything around it with orjson
 audio's length (:func:`parse_counting_audio`).
 
 The result is exact, or ``None`` (the caller then parses normally): the audio text is found by its
-key, must be the only occurrence of that key, long (≥ :data:`MIN_AUDIO` characters) and free of
+key (``"audio":"`` or, as ``json.dumps`` and so the openai Python SDK write it, ``"audio": "``), must be the only occurrence of that key, long (≥ :data:`MIN_AUDIO` characters) and free of
 JSON escapes, and the parsed event must carry the placeholder in the field its type names in
 :data:`rtscope.protocol.events.AUDIO_FIELDS`. The text must also hold none of ``-``, ``_`` and
 space: standard base64 has none of them and every secret pattern needs one
@@ -32,6 +32,13 @@ PLACEHOLDER = "\x00rtscope:audio"
 _PLACEHOLDER_JSON = b'"\\u0000rtscope:audio"'
 
 _NOT_IN_AUDIO = (b"\\", b"-", b"_", b" ")
+
+#: (compact key, the key as ``json.dumps`` writes it, field). The openai Python SDK sends its
+#: client events with ``json.dumps`` (``"audio": "…"``); servers send compact JSON.
+_KEYS = (
+    (b'"audio":"', b'"audio": "', "audio"),
+    (b'"delta":"', b'"delta": "', "delta"),
+)
 
 
 class AudioSpan:
@@ -65,13 +72,16 @@ def parse_counting_audio(data: bytes, path: tuple[str, ...] = ()) -> tuple[Any, 
     :data:`PLACEHOLDER`; ``None`` means ``data`` is not such an event (or not one this fast path
     can prove exact) and must be parsed the ordinary way.
     """
-    key, field = b'"audio":"', "audio"
-    at = data.find(key)
-    if at < 0:
-        key, field = b'"delta":"', "delta"
+    for key, spaced, field in _KEYS:
         at = data.find(key)
-        if at < 0:
-            return None
+        if at >= 0:
+            break
+        at = data.find(spaced)
+        if at >= 0:
+            key = spaced
+            break
+    else:
+        return None
     start = at + len(key)
     end = data.find(b'"', start)
     if end - start < MIN_AUDIO:
@@ -79,7 +89,7 @@ def parse_counting_audio(data: bytes, path: tuple[str, ...] = ()) -> tuple[Any, 
     for byte in _NOT_IN_AUDIO:
         if data.find(byte, start, end) >= 0:
             return None
-    if data.find(key, end) >= 0:
+    if data.find(key, end) >= 0 or data.find(spaced, end) >= 0:
         return None  # a second occurrence: which one the event holds is not provable here
     try:
         value = orjson.loads(b"".join((data[: start - 1], _PLACEHOLDER_JSON, data[end + 1 :])))
