@@ -7,8 +7,8 @@ as busy), then prints the functions with the most samples: by self time (where t
 and by total time (which call paths cost), as a share of all samples. ``pip install py-spy``
 first (it needs ptrace rights over its child processes; root or the same user usually has them).
 
-    python bench/profile_proxy.py [--candidate record|record-nolive|lean|addon|mitmdump] [--size 4096]
-                                  [--direction c2s|s2c] [--seconds 8] [--top 25]
+    python bench/profile_proxy.py [--candidate record|record-nolive|lean|addon|mitmdump]
+                                  [--size 4096] [--direction c2s|s2c] [--seconds 8] [--top 25]
                                   [--focus Recorder.websocket_message]
 """
 
@@ -82,7 +82,11 @@ def _short(frame: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--candidate", default="record", choices=["record", "record-nolive", "lean", "addon", "mitmdump"])
+    p.add_argument(
+        "--candidate",
+        default="record",
+        choices=["record", "record-nolive", "lean", "addon", "mitmdump"],
+    )
     p.add_argument("--size", type=int, default=4096)
     p.add_argument("--direction", default="c2s", choices=["c2s", "s2c"])
     p.add_argument("--seconds", type=float, default=8.0)

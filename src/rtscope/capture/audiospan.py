@@ -7,7 +7,8 @@ locate the audio string in the raw bytes, parse everything around it with orjson
 audio's length (:func:`parse_counting_audio`).
 
 The result is exact, or ``None`` (the caller then parses normally): the audio text is found by its
-key (``"audio":"`` or, as ``json.dumps`` and so the openai Python SDK write it, ``"audio": "``), must be the only occurrence of that key, long (≥ :data:`MIN_AUDIO` characters) and free of
+key (``"audio":"``, or ``"audio": "`` as ``json.dumps`` and so the openai Python SDK write it),
+must be the only occurrence of that key, long (≥ :data:`MIN_AUDIO` characters) and free of
 JSON escapes, and the parsed event must carry the placeholder in the field its type names in
 :data:`rtscope.protocol.events.AUDIO_FIELDS`. The text must also hold none of ``-``, ``_`` and
 space: standard base64 has none of them and every secret pattern needs one
@@ -64,6 +65,18 @@ def b64_decoded_len(data: bytes, start: int, end: int) -> int:
     return max(0, n * 3 // 4 - pad)
 
 
+def _find_key(data: bytes) -> tuple[int, bytes, bytes, str] | None:
+    """(where, the key as found, its ``json.dumps`` spelling, field) of the first audio key."""
+    for compact, spaced, field in _KEYS:
+        at = data.find(compact)
+        if at >= 0:
+            return at, compact, spaced, field
+        at = data.find(spaced)
+        if at >= 0:
+            return at, spaced, spaced, field
+    return None
+
+
 def parse_counting_audio(data: bytes, path: tuple[str, ...] = ()) -> tuple[Any, AudioSpan] | None:
     """``orjson.loads(data)`` with the audio of an audio event left unparsed, or ``None``.
 
@@ -72,16 +85,10 @@ def parse_counting_audio(data: bytes, path: tuple[str, ...] = ()) -> tuple[Any, 
     :data:`PLACEHOLDER`; ``None`` means ``data`` is not such an event (or not one this fast path
     can prove exact) and must be parsed the ordinary way.
     """
-    for key, spaced, field in _KEYS:
-        at = data.find(key)
-        if at >= 0:
-            break
-        at = data.find(spaced)
-        if at >= 0:
-            key = spaced
-            break
-    else:
+    found = _find_key(data)
+    if found is None:
         return None
+    at, key, spaced, field = found
     start = at + len(key)
     end = data.find(b'"', start)
     if end - start < MIN_AUDIO:
