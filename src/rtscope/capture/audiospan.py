@@ -34,11 +34,11 @@ _PLACEHOLDER_JSON = b'"\\u0000rtscope:audio"'
 
 _NOT_IN_AUDIO = (b"\\", b"-", b"_", b" ")
 
-#: (compact key, the key as ``json.dumps`` writes it, field). The openai Python SDK sends its
-#: client events with ``json.dumps`` (``"audio": "…"``); servers send compact JSON.
+#: (key, key and quote, the same as ``json.dumps`` writes it, field). The openai Python SDK sends
+#: its client events with ``json.dumps`` (``"audio": "…"``); servers send compact JSON.
 _KEYS = (
-    (b'"audio":"', b'"audio": "', "audio"),
-    (b'"delta":"', b'"delta": "', "delta"),
+    (b'"audio":', b'"audio":"', b'"audio": "', "audio"),
+    (b'"delta":', b'"delta":"', b'"delta": "', "delta"),
 )
 
 
@@ -66,14 +66,21 @@ def b64_decoded_len(data: bytes, start: int, end: int) -> int:
 
 
 def _find_key(data: bytes) -> tuple[int, bytes, bytes, str] | None:
-    """(where, the key as found, its ``json.dumps`` spelling, field) of the first audio key."""
-    for compact, spaced, field in _KEYS:
-        at = data.find(compact)
-        if at >= 0:
-            return at, compact, spaced, field
-        at = data.find(spaced)
-        if at >= 0:
-            return at, spaced, spaced, field
+    """(where its string starts, key + quote, its ``json.dumps`` spelling, field) of the first
+    audio key followed by a string.
+
+    One scan per field for both spellings: ``"audio":`` is searched, then the quote (or space and
+    quote) after it is checked; an ``"audio":`` not followed by a string (``"audio":{``) is skipped.
+    """
+    for prefix, compact, spaced, field in _KEYS:
+        at = data.find(prefix)
+        while at >= 0:
+            after = at + len(prefix)
+            if data.startswith(b'"', after):
+                return after + 1, compact, spaced, field
+            if data.startswith(b' "', after):
+                return after + 2, compact, spaced, field
+            at = data.find(prefix, after)
     return None
 
 
@@ -88,15 +95,14 @@ def parse_counting_audio(data: bytes, path: tuple[str, ...] = ()) -> tuple[Any, 
     found = _find_key(data)
     if found is None:
         return None
-    at, key, spaced, field = found
-    start = at + len(key)
+    start, compact, spaced, field = found
     end = data.find(b'"', start)
     if end - start < MIN_AUDIO:
         return None
     for byte in _NOT_IN_AUDIO:
         if data.find(byte, start, end) >= 0:
             return None
-    if data.find(key, end) >= 0 or data.find(spaced, end) >= 0:
+    if data.find(compact, end) >= 0 or data.find(spaced, end) >= 0:
         return None  # a second occurrence: which one the event holds is not provable here
     try:
         value = orjson.loads(b"".join((data[: start - 1], _PLACEHOLDER_JSON, data[end + 1 :])))
