@@ -10,7 +10,12 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtscope.capture.audiospan import PLACEHOLDER, b64_decoded_len, parse_counting_audio
+from rtscope.capture.audiospan import (
+    KEY_WINDOW,
+    PLACEHOLDER,
+    b64_decoded_len,
+    parse_counting_audio,
+)
 
 B64 = base64.b64encode(bytes(range(256)) * 4).decode()  # 1 368 characters, with + and /
 
@@ -43,6 +48,13 @@ def test_a_second_audio_key_in_either_spelling_is_refused() -> None:
     head = b'{"type": "input_audio_buffer.append", "audio": "' + B64.encode() + b'"'
     assert parse_counting_audio(head + b', "x": {"audio":"' + B64.encode() + b'"}}') is None
     assert parse_counting_audio(head + b"}") is not None
+
+
+def test_an_audio_key_after_the_search_window_is_left_to_the_full_parse() -> None:
+    late = append(event_id="e" * KEY_WINDOW)  # a long field before the audio key
+    assert parse_counting_audio(orjson.dumps(late)) is None
+    early = {"type": "input_audio_buffer.append", "audio": B64, "event_id": "e" * KEY_WINDOW}
+    assert parse_counting_audio(orjson.dumps(early)) is not None
 
 
 def test_an_audio_delta_inside_a_capture_line_is_found_by_its_path() -> None:
