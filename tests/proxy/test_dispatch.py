@@ -77,9 +77,20 @@ def _chain(seen: list[str]) -> list[Any]:
 async def test_switching_keeps_the_manager_object_and_changes_only_its_class() -> None:
     master = Master(options.Options(), with_termlog=False)
     manager = master.addons
-    use_table_dispatch(master)
+    assert use_table_dispatch(master)
     assert master.addons is manager
     assert isinstance(manager, TableAddonManager)
+
+
+async def test_a_manager_that_is_not_mitmproxys_own_is_left_alone() -> None:
+    master = Master(options.Options(), with_termlog=False)
+
+    class Custom(type(master.addons)):  # type: ignore[misc]
+        pass
+
+    master.addons.__class__ = Custom
+    assert not use_table_dispatch(master)
+    assert type(master.addons) is Custom
 
 
 async def test_hooks_run_in_the_same_order_as_mitmproxys_walk() -> None:

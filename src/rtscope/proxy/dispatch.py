@@ -108,13 +108,22 @@ class TableAddonManager(addonmanager.AddonManager):
                 await self.trigger_event(hooks.UpdateHook([message]))
 
 
-def use_table_dispatch(master: Any) -> None:
+def use_table_dispatch(master: Any) -> bool:
     """Switch ``master``'s addon manager to :class:`TableAddonManager` (before adding addons).
 
     The manager object stays the same (mitmproxy's ``ctx`` and the command manager hold it);
-    only its class changes, which adds no state.
+    only its class changes, which adds no state. A manager that is not mitmproxy's own, or a
+    mitmproxy whose manager lacks what the table relies on, is left as it is (returns ``False``).
     """
     manager = master.addons
-    if type(manager) is addonmanager.AddonManager:
-        manager.__class__ = TableAddonManager
-    manager._changed()
+    if type(manager) is not addonmanager.AddonManager or not _compatible(manager):
+        return isinstance(manager, TableAddonManager)
+    manager.__class__ = TableAddonManager  # its table is built on the first hook
+    return True
+
+
+def _compatible(manager: Any) -> bool:
+    return callable(getattr(addonmanager, "traverse", None)) and all(
+        callable(getattr(manager, name, None))
+        for name in ("handle_lifecycle", "trigger_event", "register", "add", "remove", "clear")
+    )
