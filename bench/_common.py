@@ -190,7 +190,7 @@ class Candidate:
     name: str
     available: bool
     reason: str = ""
-    kind: str = ""  # "direct" | "mitmdump" | "lean" | "addon" | "record"
+    kind: str = ""  # "direct" | "mitmdump" | "lean" | "addon" | "record" | "record-nolive"
 
     def argv(self, upstream: int, port: int, out: Path) -> list[str]:
         reverse = f"reverse:http://{HOST}:{upstream}@{HOST}:{port}"
@@ -207,10 +207,11 @@ class Candidate:
                 mitmdump, "-q", "--set", "flow_detail=0", "-s", addon_path() or "",
                 "--set", f"rtscope_dir={out}", "--mode", reverse,
             ]  # fmt: skip
-        if self.kind == "record":
+        if self.kind in ("record", "record-nolive"):
             return [
                 str(BIN / "rtscope"), "record", "--upstream", f"http://{HOST}:{upstream}",
                 "--listen", f"{HOST}:{port}", "--out", str(out), "--quiet",
+                *(["--no-live"] if self.kind == "record-nolive" else []),
             ]  # fmt: skip
         raise ValueError(self.kind)
 
@@ -246,8 +247,8 @@ def record_available() -> tuple[bool, str]:
 def candidates(names: list[str] | None = None) -> list[Candidate]:
     """direct, bare mitmdump, mitmdump -s rtscope addon, rtscope record (in that order).
 
-    ``lean`` (embedded mitmproxy, no recorder: the ceiling of ``rtscope record``) is only
-    included when asked for by name.
+    ``record-nolive`` (``rtscope record --no-live``) and ``lean`` (embedded mitmproxy, no
+    recorder: the ceiling of ``rtscope record``) are only included when asked for by name.
     """
     found = [
         Candidate("direct", True, kind="direct"),
@@ -264,10 +265,15 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     )
     ok, why = record_available()
     found.append(Candidate("rtscope record", ok, why, "record"))
+    found.append(Candidate("record --no-live", ok, why, "record-nolive"))
     found.append(Candidate("lean, no recorder", True, kind="lean"))
     if names:
         return [c for c in found if c.kind in names or c.name in names]
-    return [c for c in found if c.kind != "lean"]
+    return [c for c in found if c.kind not in _ON_REQUEST]
+
+
+#: Candidates that only run when named (``--only``): the ceiling and a variant of the recorder.
+_ON_REQUEST = ("lean", "record-nolive")
 
 
 @dataclass

@@ -7,8 +7,9 @@ as busy), then prints the functions with the most samples: by self time (where t
 and by total time (which call paths cost), as a share of all samples. ``pip install py-spy``
 first (it needs ptrace rights over its child processes; root or the same user usually has them).
 
-    python bench/profile_proxy.py [--candidate record|addon|mitmdump] [--size 4096]
-                                  [--direction c2s|s2c] [--seconds 8] [--top 25]
+    python bench/profile_proxy.py [--candidate record|record-nolive|lean|addon|mitmdump]
+                                  [--size 4096] [--direction c2s|s2c] [--seconds 8] [--top 25]
+                                  [--focus Recorder.websocket_message]
 """
 
 from __future__ import annotations
@@ -31,10 +32,15 @@ def load_forever(url: str, size: int, direction: str, seconds: float) -> None:
     asyncio.run(fn(url, size, seconds))
 
 
-def summarize(raw: Path, top: int) -> str:
-    """Self and total sample shares per function from py-spy's collapsed-stack output."""
+def summarize(raw: Path, top: int, focus: str = "") -> str:
+    """Self and total sample shares per function from py-spy's collapsed-stack output.
+
+    With ``focus`` (a function name, e.g. ``Recorder.websocket_message``), also the share of each
+    function called (directly or not) under it: where that function's time goes.
+    """
     self_count: Counter[str] = Counter()
     total_count: Counter[str] = Counter()
+    under: Counter[str] = Counter()
     samples = 0
     for line in raw.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -50,11 +56,19 @@ def summarize(raw: Path, top: int) -> str:
         self_count[_short(frames[-1])] += count
         for name in {_short(f) for f in frames}:
             total_count[name] += count
+        names = [_short(f) for f in frames]
+        at = next((i for i, n in enumerate(names) if n.startswith(focus + " ")), -1)
+        if focus and at >= 0:
+            for name in set(names[at:]):
+                under[name] += count
     out = [f"   {samples} samples"]
     out.append("   self (where CPU is spent):")
     out += [f"   {n / samples:6.1%}  {name}" for name, n in self_count.most_common(top)]
     out.append("   total (including callees):")
     out += [f"   {n / samples:6.1%}  {name}" for name, n in total_count.most_common(top)]
+    if focus:
+        out.append(f"   under {focus} (including callees):")
+        out += [f"   {n / samples:6.1%}  {name}" for name, n in under.most_common(top)]
     return "\n".join(out)
 
 
@@ -68,12 +82,17 @@ def _short(frame: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--candidate", default="record", choices=["record", "addon", "mitmdump"])
+    p.add_argument(
+        "--candidate",
+        default="record",
+        choices=["record", "record-nolive", "lean", "addon", "mitmdump"],
+    )
     p.add_argument("--size", type=int, default=4096)
     p.add_argument("--direction", default="c2s", choices=["c2s", "s2c"])
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--rate", type=int, default=250, help="py-spy samples per second")
+    p.add_argument("--focus", default="", help="also break down this function's time")
     args = p.parse_args(argv)
     pyspy = shutil.which("py-spy") or str(c.BIN / "py-spy")
     if not Path(pyspy).exists():
@@ -104,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             if spy.returncode != 0 or not raw.exists():
                 print(f"py-spy failed ({spy.returncode}): {err.decode(errors='replace')[-500:]}")
                 return 3
-            print(summarize(raw, args.top))
+            print(summarize(raw, args.top, args.focus))
         finally:
             proxies.stop()
     print(f"   ({c.load()})")

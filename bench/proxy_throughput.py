@@ -5,8 +5,10 @@ direct client↔server, bare ``mitmdump`` in reverse mode, ``mitmdump -s <rtscop
 ``rtscope record``. For each message size (200 B, 4 KB) and direction (client→server,
 server→client) every round measures every candidate once, in a rotating order; the printed figure
 is the median over rounds, the ratio is the median of the per-round ratios to bare mitmdump.
-``--only …,lean,…`` adds the ceiling of an embedded proxy: mitmproxy with the same lean addon set
-as ``rtscope record`` but no recorder (``lean_proxy.py``).
+By default it also runs ``rtscope record --no-live`` (what live analysis costs) and the ceiling
+of an embedded proxy: mitmproxy with the same lean addon set as ``rtscope record`` but no recorder
+(``lean_proxy.py``); ``--only`` picks candidates by kind (direct, mitmdump, addon, record,
+record-nolive, lean).
 
 Targets (issue 6): ``rtscope record`` ≥ 1.8× bare mitmdump msg/s; ``mitmdump -s`` addon costs
 ≤ 8 % of bare mitmdump's msg/s (ratio ≥ 0.92).
@@ -25,6 +27,7 @@ import _common as c
 import harness
 
 TARGETS = {"rtscope record": ("≥", 1.8), "mitmdump -s addon": ("≥", 0.92)}
+DEFAULT_ONLY = "direct,mitmdump,addon,record,record-nolive,lean"
 DIRECTIONS = {"c→s": harness.client_to_server, "s→c": harness.server_to_client}
 
 
@@ -33,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=2.0, help="sending time per measurement")
     p.add_argument("--sizes", default="200,4096")
-    p.add_argument("--only", default="", help="comma list of candidate kinds to run")
+    p.add_argument("--only", default=DEFAULT_ONLY, help="comma list of candidate kinds to run")
     p.add_argument("--quick", action="store_true", help="1 round of 0.3 s (smoke test)")
     args = p.parse_args(argv)
     if args.quick:

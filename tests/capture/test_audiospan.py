@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rtscope.capture.audiospan import PLACEHOLDER, b64_decoded_len, parse_counting_audio
+from rtscope.capture.audiospan import (
+    KEY_WINDOW,
+    PLACEHOLDER,
+    b64_decoded_len,
+    parse_counting_audio,
+)
 
 B64 = base64.b64encode(bytes(range(256)) * 4).decode()  # 1 368 characters, with + and /
 
@@ -25,6 +31,30 @@ def test_an_append_is_parsed_around_its_audio() -> None:
     assert span.event is value
     assert data[span.start : span.end] == B64.encode()
     assert b64_decoded_len(data, span.start, span.end) == 1024
+
+
+def test_an_append_written_by_json_dumps_is_parsed_around_its_audio() -> None:
+    # the openai Python SDK sends client events with json.dumps: '"audio": "…"'
+    data = json.dumps(append()).encode()
+    assert b'"audio": "' in data
+    value, span = parse_counting_audio(data)  # type: ignore[misc]
+    assert value == {**append(), "audio": PLACEHOLDER}
+    assert data[span.start : span.end] == B64.encode()
+
+
+def test_a_second_audio_key_in_either_spelling_is_refused() -> None:
+    head = b'{"type":"input_audio_buffer.append","audio":"' + B64.encode() + b'"'
+    assert parse_counting_audio(head + b',"x":{"audio": "' + B64.encode() + b'"}}') is None
+    head = b'{"type": "input_audio_buffer.append", "audio": "' + B64.encode() + b'"'
+    assert parse_counting_audio(head + b', "x": {"audio":"' + B64.encode() + b'"}}') is None
+    assert parse_counting_audio(head + b"}") is not None
+
+
+def test_an_audio_key_after_the_search_window_is_left_to_the_full_parse() -> None:
+    late = append(event_id="e" * KEY_WINDOW)  # a long field before the audio key
+    assert parse_counting_audio(orjson.dumps(late)) is None
+    early = {"type": "input_audio_buffer.append", "audio": B64, "event_id": "e" * KEY_WINDOW}
+    assert parse_counting_audio(orjson.dumps(early)) is not None
 
 
 def test_an_audio_delta_inside_a_capture_line_is_found_by_its_path() -> None:
@@ -104,13 +134,15 @@ extra_fields = st.dictionaries(
     raw=st.binary(min_size=150, max_size=700),
     extra=extra_fields,
     wrap=st.booleans(),
+    spaced=st.booleans(),
 )
 def test_the_fast_path_agrees_with_a_full_parse(
-    etype: str, field: str, raw: bytes, extra: dict[str, Any], wrap: bool
+    etype: str, field: str, raw: bytes, extra: dict[str, Any], wrap: bool, spaced: bool
 ) -> None:
     text = base64.b64encode(raw).decode()
     event = {"type": etype, **extra, field: text}
-    data = orjson.dumps({"kind": "msg", "event": event} if wrap else event)
+    value_in = {"kind": "msg", "event": event} if wrap else event
+    data = json.dumps(value_in).encode() if spaced else orjson.dumps(value_in)
     got = parse_counting_audio(data, ("event",) if wrap else ())
     if got is None:
         return

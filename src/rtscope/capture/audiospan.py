@@ -7,7 +7,8 @@ locate the audio string in the raw bytes, parse everything around it with orjson
 audio's length (:func:`parse_counting_audio`).
 
 The result is exact, or ``None`` (the caller then parses normally): the audio text is found by its
-key, must be the only occurrence of that key, long (≥ :data:`MIN_AUDIO` characters) and free of
+key (``"audio":"``, or ``"audio": "`` as ``json.dumps`` and so the openai Python SDK write it),
+must be the only occurrence of that key, long (≥ :data:`MIN_AUDIO` characters) and free of
 JSON escapes, and the parsed event must carry the placeholder in the field its type names in
 :data:`rtscope.protocol.events.AUDIO_FIELDS`. The text must also hold none of ``-``, ``_`` and
 space: standard base64 has none of them and every secret pattern needs one
@@ -22,16 +23,33 @@ import orjson
 
 from ..protocol.events import AUDIO_FIELDS
 
-__all__ = ["MIN_AUDIO", "PLACEHOLDER", "AudioSpan", "b64_decoded_len", "parse_counting_audio"]
+__all__ = [
+    "KEY_WINDOW",
+    "MIN_AUDIO",
+    "PLACEHOLDER",
+    "AudioSpan",
+    "b64_decoded_len",
+    "parse_counting_audio",
+]
 
 #: Shorter audio strings are parsed normally (the saving would not pay for the search).
 MIN_AUDIO = 256
+
+#: The audio key is looked for in this many first bytes (a capture line's own fields included).
+KEY_WINDOW = 1024
 
 #: What the audio string is replaced by before parsing: no real audio field holds it.
 PLACEHOLDER = "\x00rtscope:audio"
 _PLACEHOLDER_JSON = b'"\\u0000rtscope:audio"'
 
 _NOT_IN_AUDIO = (b"\\", b"-", b"_", b" ")
+
+#: (key, key and quote, the same as ``json.dumps`` writes it, field). The openai Python SDK sends
+#: its client events with ``json.dumps`` (``"audio": "…"``); servers send compact JSON.
+_KEYS = (
+    (b'"audio":', b'"audio":"', b'"audio": "', "audio"),
+    (b'"delta":', b'"delta":"', b'"delta": "', "delta"),
+)
 
 
 class AudioSpan:
@@ -57,6 +75,29 @@ def b64_decoded_len(data: bytes, start: int, end: int) -> int:
     return max(0, n * 3 // 4 - pad)
 
 
+def _find_key(data: bytes) -> tuple[int, bytes, bytes, str] | None:
+    """(where its string starts, key + quote, its ``json.dumps`` spelling, field) of the first
+    audio key followed by a string.
+
+    One scan per field for both spellings: ``"audio":`` is searched, then the quote (or space and
+    quote) after it is checked; an ``"audio":`` not followed by a string (``"audio":{``) is skipped.
+    Only the first :data:`KEY_WINDOW` bytes are searched: the key comes before its audio, after
+    a few short fields, and a key found later would only be a slower way to a full parse (a
+    4 KB miss costs ~2 µs, most of this function's time for an audio delta).
+    """
+    window = min(len(data), KEY_WINDOW)
+    for prefix, compact, spaced, field in _KEYS:
+        at = data.find(prefix, 0, window)
+        while at >= 0:
+            after = at + len(prefix)
+            if data.startswith(b'"', after):
+                return after + 1, compact, spaced, field
+            if data.startswith(b' "', after):
+                return after + 2, compact, spaced, field
+            at = data.find(prefix, after, window)
+    return None
+
+
 def parse_counting_audio(data: bytes, path: tuple[str, ...] = ()) -> tuple[Any, AudioSpan] | None:
     """``orjson.loads(data)`` with the audio of an audio event left unparsed, or ``None``.
 
@@ -65,21 +106,17 @@ def parse_counting_audio(data: bytes, path: tuple[str, ...] = ()) -> tuple[Any, 
     :data:`PLACEHOLDER`; ``None`` means ``data`` is not such an event (or not one this fast path
     can prove exact) and must be parsed the ordinary way.
     """
-    key, field = b'"audio":"', "audio"
-    at = data.find(key)
-    if at < 0:
-        key, field = b'"delta":"', "delta"
-        at = data.find(key)
-        if at < 0:
-            return None
-    start = at + len(key)
+    found = _find_key(data)
+    if found is None:
+        return None
+    start, compact, spaced, field = found
     end = data.find(b'"', start)
     if end - start < MIN_AUDIO:
         return None
     for byte in _NOT_IN_AUDIO:
         if data.find(byte, start, end) >= 0:
             return None
-    if data.find(key, end) >= 0:
+    if data.find(compact, end) >= 0 or data.find(spaced, end) >= 0:
         return None  # a second occurrence: which one the event holds is not provable here
     try:
         value = orjson.loads(b"".join((data[: start - 1], _PLACEHOLDER_JSON, data[end + 1 :])))

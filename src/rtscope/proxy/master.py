@@ -165,6 +165,8 @@ class RecordProxy:
             from mitmproxy.addons import core, next_layer, proxyserver, tlsconfig
             from mitmproxy.master import Master
 
+            from .dispatch import use_table_dispatch
+
         cfg = self.config
         opts = options.Options(
             listen_host=cfg.listen_host,
@@ -173,6 +175,7 @@ class RecordProxy:
             confdir=cfg.confdir,
         )
         master: Any = Master(opts, with_termlog=False)
+        use_table_dispatch(master)  # hooks looked up in a table, not walked per message
         make_proxyserver: Any = proxyserver.Proxyserver  # mitmproxy's types are partial
         master.addons.add(
             core.Core(),
