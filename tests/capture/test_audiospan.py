@@ -153,3 +153,22 @@ def test_the_fast_path_agrees_with_a_full_parse(
     span.event[span.field] = full_event[span.field]
     assert value == full
     assert b64_decoded_len(data, span.start, span.end) == len(raw)
+
+
+def test_audio_with_a_raw_control_character_is_not_taken_as_plain_base64() -> None:
+    # Invalid JSON (a raw control character inside a string) that orjson would reject as a whole:
+    # the fast path must not accept it, or the recorder would embed it verbatim as a broken line.
+    data = b'{"type":"input_audio_buffer.append","audio":"' + B64.encode() + b'\x01AAAA"}'
+    assert parse_counting_audio(data) is None
+    for bad in (b"\xc3\xa9", b"\x7f", b"!"):
+        data = b'{"type":"input_audio_buffer.append","audio":"' + B64.encode() + bad + b'"}'
+        assert parse_counting_audio(data) is None, bad
+
+
+def test_the_recorder_writes_an_invalid_json_audio_event_as_text() -> None:
+    from rtscope.capture.codec import dumps, message_record
+
+    data = b'{"type":"input_audio_buffer.append","audio":"' + B64.encode() + b'\x01AAAA"}'
+    line = dumps(message_record("c", 1, 1.0, True, data, True))
+    record = orjson.loads(line)  # the line is valid JSON
+    assert "event" not in record and record["text"] == data.decode()

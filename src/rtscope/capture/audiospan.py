@@ -8,11 +8,12 @@ audio's length (:func:`parse_counting_audio`).
 
 The result is exact, or ``None`` (the caller then parses normally): the audio text is found by its
 key (``"audio":"``, or ``"audio": "`` as ``json.dumps`` and so the openai Python SDK write it),
-must be the only occurrence of that key, long (≥ :data:`MIN_AUDIO` characters) and free of
-JSON escapes, and the parsed event must carry the placeholder in the field its type names in
-:data:`rtscope.protocol.events.AUDIO_FIELDS`. The text must also hold none of ``-``, ``_`` and
-space: standard base64 has none of them and every secret pattern needs one
-(:mod:`rtscope.capture.redact`), so scanning the bytes around the audio for secrets is enough.
+must be the only occurrence of that key, long (≥ :data:`MIN_AUDIO` characters) and nothing but
+standard base64 characters, and the parsed event must carry the placeholder in the field its type
+names in :data:`rtscope.protocol.events.AUDIO_FIELDS`. Standard base64 has no JSON escape, no
+control character (the payload, embedded verbatim, stays valid JSON) and none of ``-``, ``_`` and
+space, one of which every secret pattern needs (:mod:`rtscope.capture.redact`): scanning the bytes
+around the audio for secrets is enough.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ KEY_WINDOW = 1024
 PLACEHOLDER = "\x00rtscope:audio"
 _PLACEHOLDER_JSON = b'"\\u0000rtscope:audio"'
 
-_NOT_IN_AUDIO = (b"\\", b"-", b"_", b" ")
+_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
 
 #: (key, key and quote, the same as ``json.dumps`` writes it, field). The openai Python SDK sends
 #: its client events with ``json.dumps`` (``"audio": "…"``); servers send compact JSON.
@@ -113,9 +114,10 @@ def parse_counting_audio(data: bytes, path: tuple[str, ...] = ()) -> tuple[Any, 
     end = data.find(b'"', start)
     if end - start < MIN_AUDIO:
         return None
-    for byte in _NOT_IN_AUDIO:
-        if data.find(byte, start, end) >= 0:
-            return None
+    if data[start:end].translate(None, _BASE64):
+        # Not plain base64: a JSON escape, a control character (invalid JSON that must not be
+        # embedded verbatim), base64url or a space (a secret could hide there): parse it whole.
+        return None
     if data.find(compact, end) >= 0 or data.find(spaced, end) >= 0:
         return None  # a second occurrence: which one the event holds is not provable here
     try:
