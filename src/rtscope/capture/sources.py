@@ -117,12 +117,17 @@ class _Prefixed(io.RawIOBase):
 
 
 def open_source(
-    source: str | os.PathLike[str] | IO[bytes], name: str | None = None
+    source: str | os.PathLike[str] | IO[bytes],
+    name: str | None = None,
+    *,
+    count_audio: bool = False,
 ) -> CaptureReader | HarSource | FlowSource | PastedSource:
     """Open any supported input as a stream of capture records.
 
     The result iterates records (``dict``) and has ``name``, ``problems`` (non-fatal errors, each
     naming its line) and ``header``. Unreadable input raises :class:`~rtscope.errors.CaptureError`.
+    ``count_audio`` (analysis): capture files give audio events' base64 as ``{"bytes": N}``
+    without parsing it (:class:`CaptureReader`); other inputs are read in full.
     """
     if isinstance(source, str | os.PathLike):
         label = name or str(source)
@@ -148,4 +153,4 @@ def open_source(
         return FlowSource(stream, label)
     if kind == "pasted":
         return PastedSource(stream, label)
-    return CaptureReader(stream, label)
+    return CaptureReader(stream, label, count_audio=count_audio)

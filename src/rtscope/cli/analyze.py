@@ -112,7 +112,8 @@ def run(
         try:
             with counted_input(path, bar) if path != "-" else nullcontext(sys.stdin.buffer) as src:
                 source: Any = src
-                reader = open_source(source, name)
+                # no rule reads audio samples: count them instead of parsing them
+                reader = open_source(source, name, count_audio=True)
                 counter = _Counter(reader)
                 result.findings = analyze(counter, select=select, ignore=ignore)
             if not counter.conns:

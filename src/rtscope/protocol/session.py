@@ -80,6 +80,15 @@ _TRANSCRIPT_DELTA = frozenset(
     {"response.audio_transcript.delta", "response.output_audio_transcript.delta"}
 )
 _ITEM_ADDED = frozenset({"conversation.item.created", "conversation.item.added"})
+#: Audio events :meth:`SessionState.apply_audio` can count without a :class:`Msg`, with the
+#: dialect their name alone gives (``dialect_of`` agrees: these names are dialect-specific or
+#: neutral).
+AUDIO_EVENTS: dict[str, Dialect | None] = {
+    "input_audio_buffer.append": None,
+    "response.output_audio.delta": "ga",
+    "response.audio.delta": "beta",
+}
+_APPEND_KEYS = frozenset({"type", "event_id", "audio"})
 _TRANSCRIPTION_DONE = frozenset(
     {
         "conversation.item.input_audio_transcription.completed",
@@ -305,6 +314,14 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _part_key(ev: dict[str, Any]) -> tuple[str | int | None, ...]:
+    """(item_id, output_index, content_index) of a part event, hashable whatever it holds."""
+    return tuple(
+        v if v is None or isinstance(v, str | int) else repr(v)
+        for v in (ev.get("item_id"), ev.get("output_index"), ev.get("content_index"))
+    )
+
+
 def _content_types(item: dict[str, Any]) -> list[str]:
     out = []
     for part in as_list(item.get("content")):
@@ -367,6 +384,12 @@ class SessionState:
         self.rate_limits: dict[str, dict[str, Any]] = {}
         #: (seq, type) of the last few server events: what a stalled connection ended with
         self.server_tail: deque[tuple[int, str]] = deque(maxlen=8)
+        #: the audio event :meth:`apply_audio` counted last: seq, time, response (of a delta)
+        self.audio_seq = 0
+        self.audio_t: float | None = None
+        self.audio_response: Response | None = None
+        #: the handshake came after messages (a hand-made file): no audio fast path then
+        self._late_open = False
 
     # -- derived views -------------------------------------------------------------------
     @property
@@ -386,6 +409,8 @@ class SessionState:
 
     # -- feeding -------------------------------------------------------------------------
     def apply_open(self, record: dict[str, Any]) -> None:
+        if self.messages:
+            self._late_open = True
         self.open = record
         self._time(record.get("t"))
 
@@ -431,22 +456,70 @@ class SessionState:
             self.violations.append(Violation(seq, t, "unreadable", f"{etype}: {exc}"))
         return m
 
+    def apply_audio(self, record: dict[str, Any], event: dict[str, Any], etype: str) -> bool:
+        """Count an audio event (:data:`AUDIO_EVENTS`) without building a :class:`Msg`.
+
+        The fast path of a voice session's bulk: it applies the record only when the state can
+        prove the event is uneventful, i.e. that :meth:`apply` would record no violation, no new
+        dialect, no unknown response and that the event is well formed, and then updates exactly
+        what :meth:`apply` would (times, counters, bytes; for a delta its response), and sets
+        :attr:`audio_seq`, :attr:`audio_t` and :attr:`audio_response`. Returns ``False``, having
+        changed nothing, when it cannot: the caller then uses :meth:`apply`.
+        """
+        seq = record.get("seq")
+        t = record.get("t")
+        if type(seq) is not int or self._late_open:
+            return False
+        if t is not None and (type(t) is not float or not math.isfinite(t)):
+            if not isinstance(t, int | float) or isinstance(t, bool) or not math.isfinite(t):
+                return False
+        frm = record.get("from")
+        if etype == "input_audio_buffer.append":
+            if frm != "client" or not event.keys() <= _APPEND_KEYS:
+                return False
+            audio = event.get("audio")
+            if not isinstance(audio, str | dict) or not isinstance(event.get("event_id", ""), str):
+                return False
+            tf = self._time(t)
+            self.messages += 1
+            self._append(seq, tf, b64_len(audio))
+            self.audio_seq, self.audio_t, self.audio_response = seq, tf, None
+            return True
+        if frm != "server" or ("server", AUDIO_EVENTS[etype]) not in self.dialects:
+            return False
+        rid = event.get("response_id")
+        resp = self.responses.get(rid) if isinstance(rid, str) else None
+        if resp is None or resp.done_seq is not None:
+            return False  # a violation to record: the full path does it
+        if self.saw_parts and _part_key(event) not in self.open_parts:
+            return False
+        tf = self._time(t)
+        self.messages += 1
+        self.server_tail.append((seq, etype))
+        resp.events += 1
+        resp.last_seq, resp.last_t, resp.last_type = seq, tf, etype
+        self._count_delta(seq, tf, event, resp)
+        self.audio_seq, self.audio_t, self.audio_response = seq, tf, resp
+        return True
+
     # -- client events -------------------------------------------------------------------
+    def _append(self, seq: int, t: float | None, n: int) -> None:
+        self.buffer_bytes += n
+        self.since_stop_bytes += n
+        self.appended_bytes += n
+        self.appends += 1
+        self.last_append_seq = seq
+        if t is not None:
+            if self.run_last_t is None or t - self.run_last_t > 1.0:
+                self.run_start_t, self.run_bytes = t, 0
+            self.run_bytes += n
+            self.run_last_t = t
+            self.last_append_t = t
+
     def _client(self, m: Msg) -> None:
         ev = m.event
         if m.type == "input_audio_buffer.append":
-            n = b64_len(ev.get("audio"))
-            self.buffer_bytes += n
-            self.since_stop_bytes += n
-            self.appended_bytes += n
-            self.appends += 1
-            self.last_append_seq = m.seq
-            if m.t is not None:
-                if self.run_last_t is None or m.t - self.run_last_t > 1.0:
-                    self.run_start_t, self.run_bytes = m.t, 0
-                self.run_bytes += n
-                self.run_last_t = m.t
-                self.last_append_t = m.t
+            self._append(m.seq, m.t, b64_len(ev.get("audio")))
             return
         req = ClientRequest(m.seq, m.t, m.type, ev, _str(ev.get("event_id")))
         m.request = req
@@ -688,10 +761,7 @@ class SessionState:
             return
         if resp.done_seq is not None:
             self._violate(m, "after-done", f"{m.type} after response.done of {resp.id}", resp.id)
-        key = tuple(
-            v if v is None or isinstance(v, str | int) else repr(v)
-            for v in (ev.get("item_id"), ev.get("output_index"), ev.get("content_index"))
-        )
+        key = _part_key(ev)
         if m.type == "response.content_part.added":
             self.saw_parts = True
             self.open_parts.add(key)
@@ -732,23 +802,26 @@ class SessionState:
                 )
 
     def _audio_delta(self, m: Msg, resp: Response) -> None:
-        n = b64_len(m.event.get("delta"))
+        self._count_delta(m.seq, m.t, m.event, resp)
+
+    def _count_delta(self, seq: int, t: float | None, ev: dict[str, Any], resp: Response) -> None:
+        n = b64_len(ev.get("delta"))
         resp.audio_bytes += n
         if resp.first_audio_t is None:
-            resp.first_audio_t = m.t
+            resp.first_audio_t = t
         bpm = bytes_per_ms(resp.output_format)
         if bpm:
             resp.audio_ms = resp.audio_bytes / bpm
-        iid = _str(m.event.get("item_id"))
+        iid = _str(ev.get("item_id"))
         if iid:
             item = self.items.get(iid)
             if item is None:
-                item = Item(iid, "message", "assistant", ["audio"], m.seq, m.t, "server")
+                item = Item(iid, "message", "assistant", ["audio"], seq, t, "server")
                 item.response_id = resp.id
                 self.items[iid] = item
             item.audio_bytes += n
             if item.first_audio_t is None:
-                item.first_audio_t = m.t
+                item.first_audio_t = t
             if bpm:
                 item.audio_ms = item.audio_bytes / bpm
 
