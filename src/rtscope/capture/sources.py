@@ -20,14 +20,16 @@ import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Literal, Protocol
 
 import orjson
 
 from ..errors import CaptureError
 from .codec import Record
-from .importers.readers import FlowSource, HarSource, PastedSource
 from .reader import CaptureReader
+
+if TYPE_CHECKING:  # imported when needed: a capture file (the common case) does not need them
+    from .importers.readers import FlowSource, HarSource, PastedSource
 
 __all__ = ["Source", "open_source", "sniff"]
 
@@ -147,6 +149,8 @@ def open_source(
         head = source.read(HEAD)
         stream = io.BufferedReader(_Prefixed(head, source), buffer_size=HEAD)
     kind = sniff(head)
+    if kind != "capture":
+        from .importers.readers import FlowSource, HarSource, PastedSource
     if kind == "har":
         return HarSource(stream, label)
     if kind == "flows":
