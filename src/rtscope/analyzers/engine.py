@@ -138,8 +138,9 @@ class LiveAnalyzer:
         c = self._conns.get(conn) or self._conn(conn)
         if c.timed:
             t = record.get("t")
-            if isinstance(t, int | float) and not isinstance(t, bool) and math.isfinite(t):
-                if c.last_tick is None or not 0 <= t - c.last_tick < TICK_S:
+            if isinstance(t, float) or (isinstance(t, int) and not isinstance(t, bool)):
+                last = c.last_tick
+                if (last is None or not 0 <= t - last < TICK_S) and math.isfinite(t):
                     c.last_tick = float(t)
                     seq = record.get("seq")
                     self._run(c, c.timed, seq if isinstance(seq, int) else None, c.state, float(t))
@@ -147,15 +148,13 @@ class LiveAnalyzer:
             state = c.state
             event = record.get("event")
             if type(event) is dict:
-                etype = event.get("type")
-                if type(etype) is str:
-                    fast = c.fast.get(etype)
-                    if fast is not None and state.apply_audio(record, event, etype):
-                        if fast:
-                            seq = state.audio_seq
-                            args = (state, seq, state.audio_t, event, state.audio_response)
-                            self._run(c, fast, seq, *args)
-                        return self._take() if self._out else []
+                etype: Any = event.get("type")
+                fast = c.fast.get(etype) if type(etype) is str else None
+                if fast is not None and state.apply_audio(record, event, etype):
+                    if fast:
+                        seq, resp = state.audio_seq, state.audio_response
+                        self._run(c, fast, seq, state, seq, state.audio_t, event, resp)
+                    return self._take() if self._out else []
             m = state.apply(record)
             if m is not None:
                 if c.every:
@@ -247,8 +246,11 @@ def analyze(
     """Every finding of ``records``, sorted by (conn, seq, rule)."""
     live = LiveAnalyzer(select=select, ignore=ignore, strict=strict, fast_audio=fast_audio)
     out: list[Finding] = []
+    feed = live.feed
     for record in records:
-        out.extend(live.feed(record))
+        found = feed(record)
+        if found:
+            out.extend(found)
         if record.get("kind") == "close":
             # as the recorder does: a closed connection's state is finished and dropped, so
             # memory holds only the connections still open, not the whole capture

@@ -78,17 +78,26 @@ class _Counter:
         self.first_t: dict[str, float] = {}
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        for rec in self._records:
-            kind = rec.get("kind")
-            if kind in ("msg", "open", "close"):
-                conn = str(rec.get("conn", "0"))
-                self.conns.add(conn)
-                t = rec.get("t")
-                if isinstance(t, int | float) and conn not in self.first_t:
-                    self.first_t[conn] = float(t)
+        conns, first_t = self.conns, self.first_t
+        messages = 0
+        try:
+            for rec in self._records:
+                kind = rec.get("kind")
                 if kind == "msg":
-                    self.messages += 1
-            yield rec
+                    messages += 1
+                elif kind != "open" and kind != "close":
+                    yield rec
+                    continue
+                conn = rec.get("conn", "0")
+                if conn not in first_t:  # per record, only this; the rest once per connection
+                    conn = str(conn)
+                    conns.add(conn)
+                    t = rec.get("t")
+                    if isinstance(t, int | float) and conn not in first_t:
+                        first_t[conn] = float(t)
+                yield rec
+        finally:
+            self.messages += messages
 
 
 def run(

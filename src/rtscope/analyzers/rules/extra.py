@@ -37,6 +37,8 @@ class BetaApi(Rule):
 
     name = "beta-api"
     severity = Severity.WARNING
+    #: judged from the handshake alone, once: the first event that is not counted audio (or the
+    #: end) reports it, with the same finding
     fast_audio = ALL_AUDIO
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -44,16 +46,6 @@ class BetaApi(Rule):
         self._done = False
 
     def on_message(self, s: SessionState, m: Msg) -> None:
-        self._check(s)
-
-    def on_audio(
-        self,
-        s: SessionState,
-        seq: int,
-        t: float | None,
-        event: dict[str, Any],
-        response: Response | None,
-    ) -> None:
         self._check(s)
 
     def on_finish(self, s: SessionState) -> None:
