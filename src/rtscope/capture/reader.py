@@ -27,8 +27,8 @@ import orjson
 
 from .._version import __version__
 from ..errors import CaptureError, CaptureVersionError
-from ..protocol.events import AUDIO_FIELDS, direction_of
-from .audiospan import MIN_AUDIO, PLACEHOLDER, b64_decoded_len
+from ..protocol.events import direction_of
+from .audiospan import b64_decoded_len, parse_counting_audio
 from .codec import FORMAT, VERSION, Record
 
 __all__ = ["CaptureReader", "read_capture"]
@@ -227,47 +227,15 @@ class CaptureReader:
 
 #: Shorter lines are parsed whole: finding the audio would cost more than it saves.
 _COUNT_AUDIO_MIN = 1024
-#: The audio key is looked for this far into the line (the recorder writes it after the type and
-#: event id); a line with it further on is parsed whole.
-_AUDIO_KEY_WITHIN = 512
-_AUDIO_KEYS = ((b'"audio":"', "audio"), (b'"delta":"', "delta"))
-_PLACEHOLDER_JSON = orjson.dumps(PLACEHOLDER)
 
 
 def _loads_counting_audio(line: bytes) -> Any:
-    """``orjson.loads(line)``, but a ``msg`` line's base64 audio is counted, not parsed.
-
-    The reader's own variant of :func:`~rtscope.capture.audiospan.parse_counting_audio`, for
-    analysis, which keeps none of the bytes: no secret scan around the audio (only a backslash
-    would make the first quote a wrong end), the line must be ASCII (so the byte count equals the
-    character count a full parse gives), and the key is looked for near the start only. The
-    audio becomes ``{"bytes": N}``; anything it cannot prove is parsed whole.
-    """
+    """``orjson.loads(line)``, but a ``msg`` line's base64 audio is counted, not parsed."""
     if len(line) >= _COUNT_AUDIO_MIN:
-        for key, field in _AUDIO_KEYS:
-            at = line.find(key, 0, _AUDIO_KEY_WITHIN)
-            if at < 0:
-                continue
-            start = at + 9
-            end = line.find(b'"', start)
-            if (
-                end - start < MIN_AUDIO
-                or line.find(b"\\", start, end) >= 0
-                or line.find(key, end) >= 0
-                or not line.isascii()
-            ):
-                break
-            try:
-                obj = orjson.loads(line[: start - 1] + _PLACEHOLDER_JSON + line[end + 1 :])
-            except orjson.JSONDecodeError:
-                break
-            event = obj.get("event") if type(obj) is dict else None
-            if type(event) is not dict or event.get(field) != PLACEHOLDER:
-                break
-            etype = event.get("type")
-            if type(etype) is not str or field not in AUDIO_FIELDS.get(etype, ()):
-                break
-            event[field] = {"bytes": b64_decoded_len(line, start, end)}
+        parsed = parse_counting_audio(line, ("event",))
+        if parsed is not None:
+            obj, span = parsed
+            span.event[span.field] = {"bytes": b64_decoded_len(line, span.start, span.end)}
             return obj
     return orjson.loads(line)
 
