@@ -316,10 +316,11 @@ def _str(value: Any) -> str | None:
 
 def _part_key(ev: dict[str, Any]) -> tuple[str | int | None, ...]:
     """(item_id, output_index, content_index) of a part event, hashable whatever it holds."""
-    return tuple(
-        v if v is None or isinstance(v, str | int) else repr(v)
-        for v in (ev.get("item_id"), ev.get("output_index"), ev.get("content_index"))
-    )
+    key = (ev.get("item_id"), ev.get("output_index"), ev.get("content_index"))
+    for v in key:  # (a loop, not a generator: this runs for every delta)
+        if v is not None and type(v) is not str and type(v) is not int:
+            return tuple(v if v is None or isinstance(v, str | int) else repr(v) for v in key)
+    return key
 
 
 def _content_types(item: dict[str, Any]) -> list[str]:
@@ -470,9 +471,11 @@ class SessionState:
         t = record.get("t")
         if type(seq) is not int or self._late_open:
             return False
-        if t is not None and (type(t) is not float or not math.isfinite(t)):
-            if not isinstance(t, int | float) or isinstance(t, bool) or not math.isfinite(t):
+        if type(t) is float:
+            if not math.isfinite(t):
                 return False
+        elif t is not None and (not isinstance(t, int) or isinstance(t, bool)):
+            return False
         frm = record.get("from")
         if etype == "input_audio_buffer.append":
             if frm != "client" or not event.keys() <= _APPEND_KEYS:
@@ -480,7 +483,7 @@ class SessionState:
             audio = event.get("audio")
             if not isinstance(audio, str | dict) or not isinstance(event.get("event_id", ""), str):
                 return False
-            tf = self._time(t)
+            tf = self._now(t)
             self.messages += 1
             self._append(seq, tf, b64_len(audio))
             self.audio_seq, self.audio_t, self.audio_response = seq, tf, None
@@ -493,7 +496,7 @@ class SessionState:
             return False  # a violation to record: the full path does it
         if self.saw_parts and _part_key(event) not in self.open_parts:
             return False
-        tf = self._time(t)
+        tf = self._now(t)
         self.messages += 1
         self.server_tail.append((seq, etype))
         resp.events += 1
@@ -501,6 +504,14 @@ class SessionState:
         self._count_delta(seq, tf, event, resp)
         self.audio_seq, self.audio_t, self.audio_response = seq, tf, resp
         return True
+
+    def _now(self, t: float | None) -> float | None:
+        """:meth:`_time` for a time already checked (finite number or None), common case first."""
+        last = self.last_t
+        if type(t) is float and last is not None and t >= last:
+            self.last_t = t
+            return t
+        return self._time(t)
 
     # -- client events -------------------------------------------------------------------
     def _append(self, seq: int, t: float | None, n: int) -> None:
@@ -872,7 +883,9 @@ class SessionState:
         req = self._ack(m, same) if fresh else None
         known = self._item(m, item, "client" if req is not None else "server")
         if req is None and known.role == "user" and "input_audio" in known.content_types:
-            if known not in self.committed_user_items:
+            # by identity (what `in` finds first): comparing dataclasses field by field made this
+            # quadratic in the session's turns
+            if not any(x is known for x in self.committed_user_items):
                 self.committed_user_items.append(known)
 
     def _on_committed(self, m: Msg) -> None:

@@ -129,10 +129,11 @@ MIN_CHARS = 40
 
 def _part_key(ev: dict[str, Any]) -> tuple[Any, ...]:
     """(response_id, item_id, content_index), hashable whatever the event holds."""
-    return tuple(
-        v if v is None or isinstance(v, str | int) else repr(v)
-        for v in (ev.get("response_id"), ev.get("item_id"), ev.get("content_index"))
-    )
+    key = (ev.get("response_id"), ev.get("item_id"), ev.get("content_index"))
+    for v in key:  # (a loop, not a generator: this runs for every audio delta)
+        if v is not None and type(v) is not str and type(v) is not int:
+            return tuple(v if v is None or isinstance(v, str | int) else repr(v) for v in key)
+    return key
 
 
 class AudioShorterThanTranscript(Rule):
