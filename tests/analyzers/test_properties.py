@@ -89,7 +89,7 @@ def test_any_prefix_of_a_real_capture_analyzes(records, data):
 
 def _same_with_and_without_the_audio_fast_path(records: list[dict]) -> None:
     fast = [f.to_dict() for f in analyze(records, strict=True)]
-    full = [f.to_dict() for f in analyze(records, strict=True, fast_audio=False)]
+    full = [f.to_dict() for f in analyze(records, strict=True, fast_events=False)]
     assert fast == full
 
 

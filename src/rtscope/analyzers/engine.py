@@ -17,7 +17,7 @@ from typing import Any
 
 from ..protocol.session import SessionState
 from .findings import Finding, Severity
-from .registry import ALL_AUDIO, Rule, all_rules
+from .registry import ALL_COUNTED, Rule, all_rules
 
 __all__ = ["LiveAnalyzer", "analyze", "select_rules"]
 
@@ -49,7 +49,7 @@ class _Conn:
     by_type: dict[str, list[Hook]] = field(default_factory=dict)
     every: list[Hook] = field(default_factory=list)
     timed: list[Hook] = field(default_factory=list)
-    #: audio event types on the fast path → their bound ``on_audio`` hooks
+    #: bulk event types on the fast path → their bound ``on_counted`` hooks
     fast: dict[str, list[Hook]] = field(default_factory=dict)
     last_tick: float | None = None
 
@@ -62,15 +62,15 @@ def _overrides(rule: Rule, name: str) -> bool:
 
 
 def _fast_hooks(rules: list[Rule]) -> dict[str, list[Hook]]:
-    """Audio types every rule lets through the fast path, with the ``on_audio`` hooks to run."""
+    """Bulk types every rule lets through the fast path, with the ``on_counted`` hooks to run."""
     fast: dict[str, list[Hook]] = {}
-    for etype in ALL_AUDIO:
+    for etype in ALL_COUNTED:
         hooks: list[Hook] = []
         for rule in rules:
             sees = _overrides(rule, "on_message") and (rule.types is None or etype in rule.types)
-            if etype in rule.fast_audio:
-                if _overrides(rule, "on_audio"):
-                    hooks.append(rule.on_audio)
+            if etype in rule.fast_events:
+                if sees and _overrides(rule, "on_counted"):
+                    hooks.append(rule.on_counted)
             elif sees:
                 break  # this rule needs the Msg of every such event
         else:
@@ -87,14 +87,14 @@ class LiveAnalyzer:
         select: Collection[str] | None = None,
         ignore: Collection[str] | None = None,
         strict: bool = False,
-        fast_audio: bool = True,
+        fast_events: bool = True,
     ) -> None:
         self._rule_classes = select_rules(select, ignore)
         #: raise a rule's exception (tests) instead of reporting it as a finding
         self.strict = strict
-        #: count uneventful audio events without a Msg (:meth:`SessionState.apply_audio`); off,
+        #: count uneventful bulk events without a Msg (:meth:`SessionState.apply_counted`); off,
         #: every event takes the full path (the reference the fast path is tested against)
-        self.fast_audio = fast_audio
+        self.fast_events = fast_events
         self._conns: dict[str, _Conn] = {}
         self._out: list[Finding] = []
 
@@ -118,7 +118,7 @@ class LiveAnalyzer:
                             c.by_type.setdefault(etype, []).append(rule.on_message)
                 if _overrides(rule, "on_time"):
                     c.timed.append(rule.on_time)
-            if self.fast_audio:
+            if self.fast_events:
                 c.fast = _fast_hooks(rules)
             self._conns[conn] = c
         return c
@@ -150,10 +150,10 @@ class LiveAnalyzer:
             if type(event) is dict:
                 etype: Any = event.get("type")
                 fast = c.fast.get(etype) if type(etype) is str else None
-                if fast is not None and state.apply_audio(record, event, etype):
+                if fast is not None and state.apply_counted(record, event, etype):
                     if fast:
-                        seq, resp = state.audio_seq, state.audio_response
-                        self._run(c, fast, seq, state, seq, state.audio_t, event, resp)
+                        seq, resp = state.counted_seq, state.counted_response
+                        self._run(c, fast, seq, state, seq, state.counted_t, event, resp)
                     return self._take() if self._out else []
             m = state.apply(record)
             if m is not None:
@@ -241,10 +241,10 @@ def analyze(
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
     strict: bool = False,
-    fast_audio: bool = True,
+    fast_events: bool = True,
 ) -> list[Finding]:
     """Every finding of ``records``, sorted by (conn, seq, rule)."""
-    live = LiveAnalyzer(select=select, ignore=ignore, strict=strict, fast_audio=fast_audio)
+    live = LiveAnalyzer(select=select, ignore=ignore, strict=strict, fast_events=fast_events)
     out: list[Finding] = []
     feed = live.feed
     for record in records:

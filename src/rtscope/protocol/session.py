@@ -80,14 +80,20 @@ _TRANSCRIPT_DELTA = frozenset(
     {"response.audio_transcript.delta", "response.output_audio_transcript.delta"}
 )
 _ITEM_ADDED = frozenset({"conversation.item.created", "conversation.item.added"})
-#: Audio events :meth:`SessionState.apply_audio` can count without a :class:`Msg`, with the
-#: dialect their name alone gives (``dialect_of`` agrees: these names are dialect-specific or
-#: neutral).
-AUDIO_EVENTS: dict[str, Dialect | None] = {
+#: The bulk of a voice session, which :meth:`SessionState.apply_counted` can count without a
+#: :class:`Msg`: audio appends and deltas, transcript and text deltas. Each with the dialect its
+#: name alone gives (``dialect_of`` agrees: these names are dialect-specific or neutral).
+COUNTED_EVENTS: dict[str, Dialect | None] = {
     "input_audio_buffer.append": None,
     "response.output_audio.delta": "ga",
     "response.audio.delta": "beta",
+    "response.output_audio_transcript.delta": "ga",
+    "response.audio_transcript.delta": "beta",
+    "response.output_text.delta": "ga",
+    "response.text.delta": "beta",
+    "conversation.item.input_audio_transcription.delta": None,
 }
+_TEXT_DELTA = frozenset({"response.output_text.delta", "response.text.delta"})
 _APPEND_KEYS = frozenset({"type", "event_id", "audio"})
 _TRANSCRIPTION_DONE = frozenset(
     {
@@ -385,10 +391,10 @@ class SessionState:
         self.rate_limits: dict[str, dict[str, Any]] = {}
         #: (seq, type) of the last few server events: what a stalled connection ended with
         self.server_tail: deque[tuple[int, str]] = deque(maxlen=8)
-        #: the audio event :meth:`apply_audio` counted last: seq, time, response (of a delta)
-        self.audio_seq = 0
-        self.audio_t: float | None = None
-        self.audio_response: Response | None = None
+        #: the audio event :meth:`apply_counted` counted last: seq, time, response (of a delta)
+        self.counted_seq = 0
+        self.counted_t: float | None = None
+        self.counted_response: Response | None = None
         #: the handshake came after messages (a hand-made file): no audio fast path then
         self._late_open = False
 
@@ -457,15 +463,16 @@ class SessionState:
             self.violations.append(Violation(seq, t, "unreadable", f"{etype}: {exc}"))
         return m
 
-    def apply_audio(self, record: dict[str, Any], event: dict[str, Any], etype: str) -> bool:
-        """Count an audio event (:data:`AUDIO_EVENTS`) without building a :class:`Msg`.
+    def apply_counted(self, record: dict[str, Any], event: dict[str, Any], etype: str) -> bool:
+        """Count one of :data:`COUNTED_EVENTS` without building a :class:`Msg`.
 
         The fast path of a voice session's bulk: it applies the record only when the state can
         prove the event is uneventful, i.e. that :meth:`apply` would record no violation, no new
         dialect, no unknown response and that the event is well formed, and then updates exactly
-        what :meth:`apply` would (times, counters, bytes; for a delta its response), and sets
-        :attr:`audio_seq`, :attr:`audio_t` and :attr:`audio_response`. Returns ``False``, having
-        changed nothing, when it cannot: the caller then uses :meth:`apply`.
+        what :meth:`apply` would (times, counters, bytes, characters; for a response event its
+        response), and sets :attr:`counted_seq`, :attr:`counted_t` and
+        :attr:`counted_response`. Returns ``False``, having changed nothing, when it cannot: the
+        caller then uses :meth:`apply`.
         """
         seq = record.get("seq")
         t = record.get("t")
@@ -486,9 +493,18 @@ class SessionState:
             tf = self._now(t)
             self.messages += 1
             self._append(seq, tf, b64_len(audio))
-            self.audio_seq, self.audio_t, self.audio_response = seq, tf, None
+            self.counted_seq, self.counted_t, self.counted_response = seq, tf, None
             return True
-        if frm != "server" or ("server", AUDIO_EVENTS[etype]) not in self.dialects:
+        if frm != "server":
+            return False
+        dialect = COUNTED_EVENTS[etype]
+        if dialect is None:  # an input transcription delta: the model only notes it
+            tf = self._now(t)
+            self.messages += 1
+            self.server_tail.append((seq, etype))
+            self.counted_seq, self.counted_t, self.counted_response = seq, tf, None
+            return True
+        if ("server", dialect) not in self.dialects:
             return False
         rid = event.get("response_id")
         resp = self.responses.get(rid) if isinstance(rid, str) else None
@@ -501,8 +517,16 @@ class SessionState:
         self.server_tail.append((seq, etype))
         resp.events += 1
         resp.last_seq, resp.last_t, resp.last_type = seq, tf, etype
-        self._count_delta(seq, tf, event, resp)
-        self.audio_seq, self.audio_t, self.audio_response = seq, tf, resp
+        if etype in _DELTA_AUDIO:
+            self._count_delta(seq, tf, event, resp)
+        elif etype in _TEXT_DELTA:
+            resp.text_events += 1
+            resp.content_types.add("text")
+        else:
+            delta = event.get("delta")
+            if isinstance(delta, str):
+                resp.transcript_chars += len(delta)
+        self.counted_seq, self.counted_t, self.counted_response = seq, tf, resp
         return True
 
     def _now(self, t: float | None) -> float | None:

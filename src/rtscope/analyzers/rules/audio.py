@@ -299,7 +299,7 @@ class AudioFormatMismatch(Rule):
     name = "audio-format-mismatch"
     severity = Severity.ERROR
     types = frozenset({"input_audio_buffer.append"})
-    fast_audio = types
+    fast_events = types
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -310,7 +310,7 @@ class AudioFormatMismatch(Rule):
     def on_message(self, s: SessionState, m: Msg) -> None:
         self._check(s, m.seq, m.t)
 
-    def on_audio(
+    def on_counted(
         self,
         s: SessionState,
         seq: int,

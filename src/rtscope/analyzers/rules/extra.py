@@ -11,7 +11,7 @@ from ...protocol.config import bytes_per_ms
 from ...protocol.dialect import handshake_dialect
 from ...protocol.session import Msg, Response, SessionState
 from ..findings import Severity
-from ..registry import ALL_AUDIO, Rule
+from ..registry import ALL_COUNTED, Rule
 from ._util import gap_ms
 
 #: the beta Realtime API stopped accepting connections on this day (protocol notes §0)
@@ -37,9 +37,9 @@ class BetaApi(Rule):
 
     name = "beta-api"
     severity = Severity.WARNING
-    #: judged from the handshake alone, once: the first event that is not counted audio (or the
+    #: judged from the handshake alone, once: the first event that is not counted (or the
     #: end) reports it, with the same finding
-    fast_audio = ALL_AUDIO
+    fast_events = ALL_COUNTED
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -89,7 +89,7 @@ class VadNeverFired(Rule):
     name = "vad-never-fired"
     severity = Severity.WARNING
     types = frozenset({"input_audio_buffer.append", "input_audio_buffer.speech_started"})
-    fast_audio = frozenset({"input_audio_buffer.append"})
+    fast_events = frozenset({"input_audio_buffer.append"})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,7 +104,7 @@ class VadNeverFired(Rule):
             return
         self._appended(s, m.seq, m.t)
 
-    def on_audio(
+    def on_counted(
         self,
         s: SessionState,
         seq: int,
@@ -307,7 +307,7 @@ class RunawayAudio(Rule):
     name = "runaway-audio"
     severity = Severity.WARNING
     types = frozenset({"response.audio.delta", "response.output_audio.delta", "response.done"})
-    fast_audio = frozenset({"response.audio.delta", "response.output_audio.delta"})
+    fast_events = frozenset({"response.audio.delta", "response.output_audio.delta"})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -316,7 +316,7 @@ class RunawayAudio(Rule):
     def on_message(self, s: SessionState, m: Msg) -> None:
         self._check(s, m.seq, m.t, m.response)
 
-    def on_audio(
+    def on_counted(
         self,
         s: SessionState,
         seq: int,

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 from ...protocol.dialect import Dialect
 from ...protocol.session import Msg, Response, SessionState
 from ..findings import Severity
-from ..registry import ALL_AUDIO, Rule
+from ..registry import ALL_COUNTED, Rule
 from ._util import gap_ms
 
 __all__ = [
@@ -60,9 +60,9 @@ class AzureUrlDialect(Rule):
 
     name = "azure-url-dialect"
     severity = Severity.ERROR
-    #: fast-path audio events are neutral (appends) or of a dialect this side already used,
+    #: fast-path events are neutral or of a dialect this side already used,
     #: so an earlier event of that dialect was judged against the same handshake
-    fast_audio = ALL_AUDIO
+    fast_events = ALL_COUNTED
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -206,7 +206,7 @@ class AudioDeltaAfterDone(Rule):
     name = "audio-delta-after-done"
     severity = Severity.WARNING
     types = _AUDIO_DELTA | _AUDIO_DONE
-    fast_audio = _AUDIO_DELTA
+    fast_events = _AUDIO_DELTA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -219,7 +219,7 @@ class AudioDeltaAfterDone(Rule):
             return
         self._delta(s, m.seq, m.t, m.event, m.response)
 
-    def on_audio(
+    def on_counted(
         self,
         s: SessionState,
         seq: int,

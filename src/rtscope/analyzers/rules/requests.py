@@ -7,7 +7,7 @@ from typing import Any
 from ...protocol.config import normalize_session
 from ...protocol.session import ClientRequest, Msg, Response, SessionState
 from ..findings import Severity
-from ..registry import ALL_AUDIO, Rule
+from ..registry import ALL_COUNTED, Rule
 from ._util import gap_ms
 
 _UPDATES = frozenset({"session.update", "transcription_session.update"})
@@ -32,8 +32,8 @@ class SentBeforeSessionCreated(Rule):
 
     name = "sent-before-session-created"
     severity = Severity.WARNING
-    #: an append before session.created is early like any client event; a delta is not
-    fast_audio = ALL_AUDIO
+    #: an append before session.created is early like any client event; server deltas are not
+    fast_events = ALL_COUNTED
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -79,7 +79,7 @@ class SentBeforeSessionCreated(Rule):
             self._seqs.append(seq)
         self._types.add(etype)
 
-    def on_audio(
+    def on_counted(
         self,
         s: SessionState,
         seq: int,
@@ -87,8 +87,9 @@ class SentBeforeSessionCreated(Rule):
         event: dict[str, Any],
         response: Response | None,
     ) -> None:
-        if response is None and not self._done and s.session_created is None:
-            self._early(seq, t, "input_audio_buffer.append")
+        etype = event.get("type")
+        if etype == "input_audio_buffer.append" and not self._done and s.session_created is None:
+            self._early(seq, t, etype)
 
 
 class SentBeforeSessionUpdated(Rule):

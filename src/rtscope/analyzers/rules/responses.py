@@ -7,7 +7,7 @@ from typing import Any
 from ...protocol.config import as_list, has_audio
 from ...protocol.session import Msg, Response, SessionState
 from ..findings import Severity
-from ..registry import ALL_AUDIO, Rule
+from ..registry import ALL_COUNTED, Rule
 from ._util import explaining_rule, gap_ms
 
 #: a modality change this close before the input that triggered a response is a race
@@ -346,8 +346,8 @@ class LifecycleViolation(Rule):
 
     name = "lifecycle-violation"
     severity = Severity.WARNING
-    #: the fast path takes only audio events that violate nothing
-    fast_audio = ALL_AUDIO
+    #: the fast path takes only events that violate nothing
+    fast_events = ALL_COUNTED
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
