@@ -81,8 +81,11 @@ def commands(path: Path, with_analyze: bool) -> dict[str, list[str]]:
 GNU_TIME = "/usr/bin/time"
 
 
-def run(argv: list[str]) -> tuple[float, int, int, str]:
-    """(wall seconds, peak RSS bytes, exit code, stderr tail) of one process.
+def run(argv: list[str]) -> tuple[float, int, int, str, float]:
+    """(wall seconds, peak RSS bytes, exit code, stderr tail, CPU seconds) of one process.
+
+    CPU is user + system time from ``wait4`` (Linux counts the reaped grandchild, the command
+    under GNU time, in it): on a loaded machine it moves far less than wall time.
 
     Peak RSS comes from GNU time's ``%M`` when installed: Linux carries the forking parent's
     high-water mark into the child's ``ru_maxrss`` across exec, so ``wait4`` on a child of this
@@ -104,7 +107,8 @@ def run(argv: list[str]) -> tuple[float, int, int, str]:
         peak = int(lines.pop().strip()) * 1024
         if lines and lines[-1].startswith("Command exited with non-zero status"):
             lines.pop()
-    return wall, peak, code, " | ".join(lines[-3:])
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, peak, code, " | ".join(lines[-3:]), cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         names = list(cmds)
         rounds = 1 if size >= 1000 else args.rounds
         walls: dict[str, list[float]] = defaultdict(list)
+        cpus: dict[str, list[float]] = defaultdict(list)
+        cpu_ratios: list[float] = []
         rsss: dict[str, int] = defaultdict(int)
         ratios: list[float] = []
         ratios_1m: list[float] = []
@@ -146,30 +152,38 @@ def main(argv: list[str] | None = None) -> int:
         for r in range(rounds):
             order = names[r % len(names) :] + names[: r % len(names)]
             this: dict[str, float] = {}
+            this_cpu: dict[str, float] = {}
             for name in order:
-                wall, peak, code, err = run(cmds[name])
+                wall, peak, code, err, cpu = run(cmds[name])
                 if code not in (0, 1):
                     failures[name] = f"exit {code}: {err}"
                     continue
                 walls[name].append(wall)
+                cpus[name].append(cpu)
                 rsss[name] = max(rsss[name], peak)
                 this[name] = wall
+                this_cpu[name] = cpu
             if "rtscope analyze" in this and "orjson loop" in this:
                 ratios.append(this["orjson loop"] / this["rtscope analyze"])
+                cpu_ratios.append(this_cpu["orjson loop"] / max(this_cpu["rtscope analyze"], 1e-6))
             if "rtscope analyze" in this and "orjson 1 MiB buf" in this:
                 ratios_1m.append(this["orjson 1 MiB buf"] / this["rtscope analyze"])
         print(
             f"\n   synth v{args.synth}: {synth.describe(path)}"
             f" ({'generated' if made > 0.5 else 'cached'}), {rounds} round(s) · {c.load()}"
         )
-        print(f"   {'command':18} {'wall s':>8} {'GB/s':>7} {'peak RSS':>11}")
+        print(f"   {'command':18} {'wall s':>8} {'GB/s':>7} {'peak RSS':>11} {'CPU s':>8}")
         for name in names:
             if name in failures:
                 print(f"   {name:18} FAILED {failures[name]}")
                 continue
             med = c.median(walls[name])
             per_gb[name].append((nbytes / 1e9, med))
-            print(f"   {name:18} {med:>8.3f} {nbytes / 1e9 / med:>7.2f} {c.mib(rsss[name]):>11}")
+            cpu = c.median(cpus[name])
+            print(
+                f"   {name:18} {med:>8.3f} {nbytes / 1e9 / med:>7.2f} {c.mib(rsss[name]):>11}"
+                f" {cpu:>8.3f}"
+            )
         if ratios:
             ratio = c.median(ratios)
             line = f"   analyze speed = {ratio:.2f}× the orjson loop"
@@ -180,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
                 verdict &= met
                 line += f" (target ≥ {SPEED_TARGET:g}× on 200 MB: {'met' if met else 'NOT met'})"
             print(line)
+        if cpu_ratios:
+            cpu_ratio = c.median(cpu_ratios)
+            print(f"   (CPU time: {cpu_ratio:.2f}× the orjson loop's, steadier under load)")
         if ratios_1m:
             diag = c.median(ratios_1m)
             print(f"   (diagnostic: {diag:.2f}× the orjson loop with a 1 MiB buffer)")
