@@ -92,3 +92,15 @@ def test_captures_are_cached_by_size(bench_cache: Path) -> None:
     again = synth.capture(0.3)
     assert again == first and again.stat().st_mtime_ns == stamp
     assert 0.3e6 <= first.stat().st_size < 0.3e6 + 1_000_000  # it ends on a whole turn
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_analysis_of_a_synthetic_capture_is_the_same_on_the_fast_path(
+    bench_cache: Path, version: int
+) -> None:
+    from rtscope.analyzers import analyze
+
+    path = synth.capture(1.0, version=version)
+    full = analyze(CaptureReader(path), fast_events=False)
+    fast = analyze(CaptureReader(path, count_audio=True))
+    assert [f.to_dict() for f in fast] == [f.to_dict() for f in full]
