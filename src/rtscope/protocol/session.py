@@ -17,7 +17,9 @@ It never raises on odd input: what does not fit is recorded in :attr:`SessionSta
 decoded. Records without ``t`` (pasted logs) leave times as ``None``.
 
 Each applied message yields a :class:`Msg` annotated with what it did (the response, item, client
-request or error it concerns), which is what rules look at.
+request or error it concerns), which is what rules look at. The bulk of a voice session (audio,
+transcript and text deltas, appends) can instead be counted by :meth:`SessionState.apply_counted`
+without a :class:`Msg`, when the state proves the event changes nothing but counters.
 """
 
 from __future__ import annotations
@@ -391,11 +393,11 @@ class SessionState:
         self.rate_limits: dict[str, dict[str, Any]] = {}
         #: (seq, type) of the last few server events: what a stalled connection ended with
         self.server_tail: deque[tuple[int, str]] = deque(maxlen=8)
-        #: the audio event :meth:`apply_counted` counted last: seq, time, response (of a delta)
+        #: the event :meth:`apply_counted` counted last: seq, time, response (of a response event)
         self.counted_seq = 0
         self.counted_t: float | None = None
         self.counted_response: Response | None = None
-        #: the handshake came after messages (a hand-made file): no audio fast path then
+        #: the handshake came after messages (a hand-made file): no fast path then
         self._late_open = False
 
     # -- derived views -------------------------------------------------------------------
