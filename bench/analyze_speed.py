@@ -61,7 +61,10 @@ def analyze_available() -> tuple[bool, str]:
     return True, ""
 
 
-def commands(path: Path, with_analyze: bool) -> dict[str, list[str]]:
+OTHER = "analyze (other)"
+
+
+def commands(path: Path, with_analyze: bool, other: Path | None = None) -> dict[str, list[str]]:
     py = sys.executable
     cmds = {
         "wc -l": ["wc", "-l", str(path)],
@@ -75,6 +78,10 @@ def commands(path: Path, with_analyze: bool) -> dict[str, list[str]]:
         cmds["rtscope analyze"] = [rtscope, "analyze", "--format", "json", str(path)]
         # diagnostic: the same without the one rule that imports the openai SDK (schema checks)
         cmds["analyze −schema"] = [*cmds["rtscope analyze"], "--ignore", SCHEMA_RULE]
+    if other is not None:  # another checkout's rtscope (e.g. main), first on the path
+        pythonpath = f"PYTHONPATH={other / 'src'}"
+        argv = [py, "-m", "rtscope", "analyze", "--format", "json", str(path)]
+        cmds[OTHER] = ["env", pythonpath, *argv]
     return cmds
 
 
@@ -121,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         "--synth", type=int, default=synth.GENERATOR_VERSION, choices=synth.VERSIONS,
         help="synthetic capture generator (2: the issue's 70 %% audio messages; 1: the first)",
     )  # fmt: skip
+    p.add_argument(
+        "--other-tree", type=Path, default=None,
+        help="also run the rtscope of this checkout (its src/ first on PYTHONPATH), e.g. main",
+    )  # fmt: skip
     args = p.parse_args(argv)
     sizes = [float(s) for s in args.sizes.split(",")]
     if args.full:
@@ -139,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         made = time.perf_counter() - t0
         nbytes = path.stat().st_size
         subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # page cache
-        cmds = commands(path, ok_analyze)
+        cmds = commands(path, ok_analyze, args.other_tree)
         names = list(cmds)
         rounds = 1 if size >= 1000 else args.rounds
         walls: dict[str, list[float]] = defaultdict(list)
@@ -148,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         rsss: dict[str, int] = defaultdict(int)
         ratios: list[float] = []
         ratios_1m: list[float] = []
+        other: list[tuple[float, float]] = []
         failures: dict[str, str] = {}
         for r in range(rounds):
             order = names[r % len(names) :] + names[: r % len(names)]
@@ -166,6 +178,13 @@ def main(argv: list[str] | None = None) -> int:
             if "rtscope analyze" in this and "orjson loop" in this:
                 ratios.append(this["orjson loop"] / this["rtscope analyze"])
                 cpu_ratios.append(this_cpu["orjson loop"] / max(this_cpu["rtscope analyze"], 1e-6))
+            if OTHER in this and "orjson loop" in this:
+                other.append(
+                    (
+                        this["orjson loop"] / this[OTHER],
+                        this_cpu["orjson loop"] / max(this_cpu[OTHER], 1e-6),
+                    )
+                )
             if "rtscope analyze" in this and "orjson 1 MiB buf" in this:
                 ratios_1m.append(this["orjson 1 MiB buf"] / this["rtscope analyze"])
         print(
@@ -197,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         if cpu_ratios:
             cpu_ratio = c.median(cpu_ratios)
             print(f"   (CPU time: {cpu_ratio:.2f}× the orjson loop's, steadier under load)")
+        if other:
+            wall_o = c.median([w for w, _ in other])
+            cpu_o = c.median([u for _, u in other])
+            tree = args.other_tree
+            print(f"   other tree ({tree}): {wall_o:.2f}× the orjson loop, CPU {cpu_o:.2f}×")
         if ratios_1m:
             diag = c.median(ratios_1m)
             print(f"   (diagnostic: {diag:.2f}× the orjson loop with a 1 MiB buffer)")
