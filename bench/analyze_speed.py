@@ -1,10 +1,13 @@
 """Targets 4 and 6 (analysis side): `rtscope analyze` speed and memory against parsing baselines.
 
-For each synthetic capture size (``synth.py``: valid capture v1, ~70 % audio bytes) every round
-runs, as separate processes over the same file already in the page cache, in a rotating order:
+For each synthetic capture size (``synth.py``; generator v2 by default: 76 % of messages are
+audio, the issue's mix; ``--synth 1`` for the first generator's 32 %) every round runs, as
+separate processes over the same file already in the page cache, in a rotating order:
 
 - ``wc -l`` (the I/O floor), a plain Python binary line loop, ``orjson.loads`` per line (the
-  target's baseline), stdlib ``json.loads`` per line (for reference);
+  target's baseline, ``open()``'s default 8 KiB buffer), the same loop with a 1 MiB buffer
+  (a diagnostic: with lines of 4–7 KB the baseline spends most of its time refilling its buffer;
+  ``rtscope analyze`` reads with 1 MiB), stdlib ``json.loads`` per line (for reference);
 - the candidate ``rtscope analyze --format json FILE`` (every rule on), and, as a diagnostic,
   the same with ``--ignore invalid-client-event`` (the rule that imports the openai SDK).
 
@@ -14,7 +17,7 @@ process's peak RSS (``ru_maxrss`` from ``wait4``). Growth with size shows as sec
 
 Targets (issue 6): ≥ 1.0× the orjson loop on 200 MB; RSS < 150 MB on 1 GB; linear in size.
 
-    python bench/analyze_speed.py [--sizes 10,100,200] [--rounds 3] [--full] [--quick]
+    python bench/analyze_speed.py [--sizes 10,100,200] [--rounds 3] [--full] [--quick] [--synth 1]
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ PY_ORJSON = (
     "import sys, orjson\nloads=orjson.loads\n"
     "with open(sys.argv[1],'rb') as f:\n    for line in f: loads(line)\n"
 )
+PY_ORJSON_1M = (
+    "import sys, orjson\nloads=orjson.loads\n"
+    "with open(sys.argv[1],'rb',buffering=1<<20) as f:\n    for line in f: loads(line)\n"
+)
 PY_JSON = (
     "import sys, json\nloads=json.loads\n"
     "with open(sys.argv[1],'rb') as f:\n    for line in f: loads(line)\n"
@@ -54,12 +61,16 @@ def analyze_available() -> tuple[bool, str]:
     return True, ""
 
 
-def commands(path: Path, with_analyze: bool) -> dict[str, list[str]]:
+OTHER = "analyze (other)"
+
+
+def commands(path: Path, with_analyze: bool, other: Path | None = None) -> dict[str, list[str]]:
     py = sys.executable
     cmds = {
         "wc -l": ["wc", "-l", str(path)],
         "python lines": [py, "-c", PY_LINES, str(path)],
         "orjson loop": [py, "-c", PY_ORJSON, str(path)],
+        "orjson 1 MiB buf": [py, "-c", PY_ORJSON_1M, str(path)],
         "json loop": [py, "-c", PY_JSON, str(path)],
     }
     if with_analyze:
@@ -67,14 +78,21 @@ def commands(path: Path, with_analyze: bool) -> dict[str, list[str]]:
         cmds["rtscope analyze"] = [rtscope, "analyze", "--format", "json", str(path)]
         # diagnostic: the same without the one rule that imports the openai SDK (schema checks)
         cmds["analyze −schema"] = [*cmds["rtscope analyze"], "--ignore", SCHEMA_RULE]
+    if other is not None:  # another checkout's rtscope (e.g. main), first on the path
+        pythonpath = f"PYTHONPATH={other / 'src'}"
+        argv = [py, "-m", "rtscope", "analyze", "--format", "json", str(path)]
+        cmds[OTHER] = ["env", pythonpath, *argv]
     return cmds
 
 
 GNU_TIME = "/usr/bin/time"
 
 
-def run(argv: list[str]) -> tuple[float, int, int, str]:
-    """(wall seconds, peak RSS bytes, exit code, stderr tail) of one process.
+def run(argv: list[str]) -> tuple[float, int, int, str, float]:
+    """(wall seconds, peak RSS bytes, exit code, stderr tail, CPU seconds) of one process.
+
+    CPU is user + system time from ``wait4`` (Linux counts the reaped grandchild, the command
+    under GNU time, in it): on a loaded machine it moves far less than wall time.
 
     Peak RSS comes from GNU time's ``%M`` when installed: Linux carries the forking parent's
     high-water mark into the child's ``ru_maxrss`` across exec, so ``wait4`` on a child of this
@@ -96,7 +114,8 @@ def run(argv: list[str]) -> tuple[float, int, int, str]:
         peak = int(lines.pop().strip()) * 1024
         if lines and lines[-1].startswith("Command exited with non-zero status"):
             lines.pop()
-    return wall, peak, code, " | ".join(lines[-3:])
+    cpu = usage.ru_utime + usage.ru_stime
+    return wall, peak, code, " | ".join(lines[-3:]), cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--full", action="store_true", help="add the 1 GB capture (1 round on it)")
     p.add_argument("--quick", action="store_true", help="1 and 3 MB, 1 round")
+    p.add_argument(
+        "--synth", type=int, default=synth.GENERATOR_VERSION, choices=synth.VERSIONS,
+        help="synthetic capture generator (2: the issue's 70 %% audio messages; 1: the first)",
+    )  # fmt: skip
+    p.add_argument(
+        "--other-tree", type=Path, default=None,
+        help="also run the rtscope of this checkout (its src/ first on PYTHONPATH), e.g. main",
+    )  # fmt: skip
     args = p.parse_args(argv)
     sizes = [float(s) for s in args.sizes.split(",")]
     if args.full:
@@ -119,50 +146,84 @@ def main(argv: list[str] | None = None) -> int:
     per_gb: dict[str, list[tuple[float, float]]] = defaultdict(list)
     for size in sizes:
         t0 = time.perf_counter()
-        path = synth.capture(size)
+        path = synth.capture(size, version=args.synth)
         made = time.perf_counter() - t0
         nbytes = path.stat().st_size
         subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)  # page cache
-        cmds = commands(path, ok_analyze)
+        cmds = commands(path, ok_analyze, args.other_tree)
         names = list(cmds)
         rounds = 1 if size >= 1000 else args.rounds
         walls: dict[str, list[float]] = defaultdict(list)
+        cpus: dict[str, list[float]] = defaultdict(list)
+        cpu_ratios: list[float] = []
         rsss: dict[str, int] = defaultdict(int)
         ratios: list[float] = []
+        ratios_1m: list[float] = []
+        other: list[tuple[float, float]] = []
         failures: dict[str, str] = {}
         for r in range(rounds):
             order = names[r % len(names) :] + names[: r % len(names)]
             this: dict[str, float] = {}
+            this_cpu: dict[str, float] = {}
             for name in order:
-                wall, peak, code, err = run(cmds[name])
+                wall, peak, code, err, cpu = run(cmds[name])
                 if code not in (0, 1):
                     failures[name] = f"exit {code}: {err}"
                     continue
                 walls[name].append(wall)
+                cpus[name].append(cpu)
                 rsss[name] = max(rsss[name], peak)
                 this[name] = wall
+                this_cpu[name] = cpu
             if "rtscope analyze" in this and "orjson loop" in this:
                 ratios.append(this["orjson loop"] / this["rtscope analyze"])
+                cpu_ratios.append(this_cpu["orjson loop"] / max(this_cpu["rtscope analyze"], 1e-6))
+            if OTHER in this and "orjson loop" in this:
+                other.append(
+                    (
+                        this["orjson loop"] / this[OTHER],
+                        this_cpu["orjson loop"] / max(this_cpu[OTHER], 1e-6),
+                    )
+                )
+            if "rtscope analyze" in this and "orjson 1 MiB buf" in this:
+                ratios_1m.append(this["orjson 1 MiB buf"] / this["rtscope analyze"])
         print(
-            f"\n   {nbytes / 1e6:,.0f} MB capture ({synth.audio_share(path):.0%} audio bytes,"
-            f" {'generated' if made > 0.5 else 'cached'}), {rounds} round(s) · {c.load()}"
+            f"\n   synth v{args.synth}: {synth.describe(path)}"
+            f" ({'generated' if made > 0.5 else 'cached'}), {rounds} round(s) · {c.load()}"
         )
-        print(f"   {'command':18} {'wall s':>8} {'GB/s':>7} {'peak RSS':>11}")
+        print(f"   {'command':18} {'wall s':>8} {'GB/s':>7} {'peak RSS':>11} {'CPU s':>8}")
         for name in names:
             if name in failures:
                 print(f"   {name:18} FAILED {failures[name]}")
                 continue
             med = c.median(walls[name])
             per_gb[name].append((nbytes / 1e9, med))
-            print(f"   {name:18} {med:>8.3f} {nbytes / 1e9 / med:>7.2f} {c.mib(rsss[name]):>11}")
+            cpu = c.median(cpus[name])
+            print(
+                f"   {name:18} {med:>8.3f} {nbytes / 1e9 / med:>7.2f} {c.mib(rsss[name]):>11}"
+                f" {cpu:>8.3f}"
+            )
         if ratios:
             ratio = c.median(ratios)
             line = f"   analyze speed = {ratio:.2f}× the orjson loop"
+            lo, hi = min(ratios), max(ratios)
+            line += f" (rounds {lo:.2f}–{hi:.2f})" if len(ratios) > 1 else ""
             if 150 <= nbytes / 1e6 <= 250:
                 met = ratio >= SPEED_TARGET
                 verdict &= met
                 line += f" (target ≥ {SPEED_TARGET:g}× on 200 MB: {'met' if met else 'NOT met'})"
             print(line)
+        if cpu_ratios:
+            cpu_ratio = c.median(cpu_ratios)
+            print(f"   (CPU time: {cpu_ratio:.2f}× the orjson loop's, steadier under load)")
+        if other:
+            wall_o = c.median([w for w, _ in other])
+            cpu_o = c.median([u for _, u in other])
+            tree = args.other_tree
+            print(f"   other tree ({tree}): {wall_o:.2f}× the orjson loop, CPU {cpu_o:.2f}×")
+        if ratios_1m:
+            diag = c.median(ratios_1m)
+            print(f"   (diagnostic: {diag:.2f}× the orjson loop with a 1 MiB buffer)")
         if "rtscope analyze" in rsss and nbytes >= 9e8:
             met = rsss["rtscope analyze"] < RSS_TARGET_MB * 2**20
             verdict &= met

@@ -149,3 +149,110 @@ def test_live_analysis_of_a_long_session_stays_flat_and_still_judges_old_items()
     ]
     assert "is a user item, not assistant audio" in judged[0].message
     assert "beyond the 200 ms of audio generated" in judged[1].message
+
+
+# -- the audio fast path ---------------------------------------------------------------------
+FIXTURES = CAPTURES.parent
+EVERY_FIXTURE = sorted(
+    p
+    for pattern in (
+        "captures/*.jsonl",
+        "seeds/*.txt",
+        "har/*.har",
+        "har/*.mitm",
+        "logs/*",
+        "replay/*",
+    )
+    for p in FIXTURES.glob(pattern)
+    if p.suffix != ".md" and p.name != "no-websocket.har"  # an input error, no findings
+)
+
+
+def _dicts(findings: list) -> list[dict]:
+    return [f.to_dict() for f in findings]
+
+
+@pytest.fixture
+def fast_counts(monkeypatch):
+    """How many events SessionState.apply_counted took (True) and left to apply (False), and
+    which types it took."""
+    from collections import Counter
+
+    from rtscope.protocol.session import SessionState
+
+    counts: Counter = Counter()
+    real = SessionState.apply_counted
+
+    def counting(self, record, event, etype):
+        done = real(self, record, event, etype)
+        counts[done] += 1
+        if done:
+            counts[etype] += 1
+        return done
+
+    monkeypatch.setattr(SessionState, "apply_counted", counting)
+    return counts
+
+
+@pytest.mark.parametrize("path", EVERY_FIXTURE, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_counted_audio_on_the_fast_path_gives_exactly_the_findings_of_the_full_parse(path):
+    full = analyze(open_source(path), fast_events=False)
+    fast = analyze(open_source(path, count_audio=True))
+    assert _dicts(fast) == _dicts(full)
+
+
+def test_the_fast_path_carries_most_audio_events_of_the_fixtures(fast_counts):
+    for path in sorted(CAPTURES.glob("*.jsonl")):
+        analyze(open_source(path, count_audio=True))
+    # appends and deltas of well-formed sessions are counted without a Msg; the rest (deltas
+    # outside a part, after done, of an unknown response, odd shapes, the first of a dialect)
+    # take the full path
+    assert fast_counts[True] > 10 * fast_counts[False] > 0
+    for etype in (
+        "input_audio_buffer.append",
+        "response.output_audio.delta",
+        "response.audio.delta",
+        "response.output_audio_transcript.delta",
+        "response.audio_transcript.delta",
+    ):
+        assert fast_counts[etype] > 0, etype
+
+
+def test_a_rule_that_does_not_opt_in_keeps_audio_on_the_full_path(fast_counts, monkeypatch):
+    from rtscope.analyzers.rules.audio import AudioFormatMismatch
+
+    records = load(CAPTURES / "ga-audio-turn.jsonl")
+    analyze(records)
+    assert fast_counts["input_audio_buffer.append"] > 0
+    fast_counts.clear()
+    monkeypatch.setattr(AudioFormatMismatch, "fast_events", frozenset())
+    assert analyze(records) == analyze(records, fast_events=False)
+    # appends reach that rule's on_message, so none was counted on the fast path; deltas were
+    assert fast_counts["input_audio_buffer.append"] == 0
+    assert fast_counts["response.output_audio.delta"] > 0
+
+
+def test_an_append_with_an_unknown_field_takes_the_full_path_and_is_reported(capture):
+    records = capture("ga-audio-turn")
+    for r in records:
+        if r.get("event", {}).get("type") == "input_audio_buffer.append":
+            r["event"]["extra"] = 1
+            break
+    rules = {f.rule for f in analyze(records)}
+    assert "invalid-client-event" in rules
+    assert _dicts(analyze(records)) == _dicts(analyze(records, fast_events=False))
+
+
+def test_audio_after_response_done_is_still_a_lifecycle_violation(capture):
+    records = capture("ga-audio-turn")
+    done = next(
+        i for i, r in enumerate(records) if r.get("event", {}).get("type") == "response.done"
+    )
+    delta = next(
+        r for r in records if r.get("event", {}).get("type") == "response.output_audio.delta"
+    )
+    late = {**delta, "seq": 10_000, "t": records[done]["t"] + 0.01}
+    records.insert(done + 1, late)
+    fast = analyze(records)
+    assert "lifecycle-violation" in {f.rule for f in fast}
+    assert _dicts(fast) == _dicts(analyze(records, fast_events=False))

@@ -85,3 +85,30 @@ def test_shuffled_real_messages_never_crash(records, rnd):
 def test_any_prefix_of_a_real_capture_analyzes(records, data):
     cut = data.draw(st.integers(0, len(records)))
     analyze(records[:cut], strict=True)
+
+
+def _same_with_and_without_the_audio_fast_path(records: list[dict]) -> None:
+    fast = [f.to_dict() for f in analyze(records, strict=True)]
+    full = [f.to_dict() for f in analyze(records, strict=True, fast_events=False)]
+    assert fast == full
+
+
+@SETTINGS
+@given(st.lists(random_record, max_size=40))
+def test_random_events_give_the_same_findings_on_the_audio_fast_path(records):
+    _same_with_and_without_the_audio_fast_path(records)
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(MSGS), max_size=80), st.randoms())
+def test_shuffled_real_messages_give_the_same_findings_on_the_audio_fast_path(records, rnd):
+    records = list(records)
+    rnd.shuffle(records)
+    _same_with_and_without_the_audio_fast_path(records)
+
+
+@SETTINGS
+@given(st.sampled_from(REAL), st.data())
+def test_real_captures_with_messages_dropped_give_the_same_findings_on_the_fast_path(records, data):
+    keep = data.draw(st.lists(st.booleans(), min_size=len(records), max_size=len(records)))
+    _same_with_and_without_the_audio_fast_path([r for r, k in zip(records, keep, strict=True) if k])

@@ -6,6 +6,12 @@ with this record (the recorder prints them at once); :meth:`LiveAnalyzer.finish`
 connection (or all) and returns what only the end can show. :func:`analyze` is exactly what the
 recorder does: feed everything, finish each connection at its close record (and the rest at the
 end), sorted by (conn, seq, rule).
+
+Most records of a voice session are audio appends and deltas, transcript and text deltas. When
+the state proves one uneventful (:meth:`SessionState.apply_counted`) and every rule that would see
+it accepts it that way (``Rule.fast_events``), it is counted without a ``Msg`` and reaches only
+the rules' ``on_counted`` hooks: the same findings (tests/analyzers/test_engine.py runs every
+fixture both ways), at about half the cost per record.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 
 from ..protocol.session import SessionState
 from .findings import Finding, Severity
-from .registry import Rule, all_rules
+from .registry import ALL_COUNTED, Rule, all_rules
 
 __all__ = ["LiveAnalyzer", "analyze", "select_rules"]
 
@@ -49,7 +55,33 @@ class _Conn:
     by_type: dict[str, list[Hook]] = field(default_factory=dict)
     every: list[Hook] = field(default_factory=list)
     timed: list[Hook] = field(default_factory=list)
+    #: bulk event types on the fast path → their bound ``on_counted`` hooks
+    fast: dict[str, list[Hook]] = field(default_factory=dict)
     last_tick: float | None = None
+
+
+_KINDS = frozenset({"msg", "open", "close"})
+
+
+def _overrides(rule: Rule, name: str) -> bool:
+    return getattr(type(rule), name) is not getattr(Rule, name)
+
+
+def _fast_hooks(rules: list[Rule]) -> dict[str, list[Hook]]:
+    """Bulk types every rule lets through the fast path, with the ``on_counted`` hooks to run."""
+    fast: dict[str, list[Hook]] = {}
+    for etype in ALL_COUNTED:
+        hooks: list[Hook] = []
+        for rule in rules:
+            sees = _overrides(rule, "on_message") and (rule.types is None or etype in rule.types)
+            if etype in rule.fast_events:
+                if sees and _overrides(rule, "on_counted"):
+                    hooks.append(rule.on_counted)
+            elif sees:
+                break  # this rule needs the Msg of every such event
+        else:
+            fast[etype] = hooks
+    return fast
 
 
 class LiveAnalyzer:
@@ -61,10 +93,14 @@ class LiveAnalyzer:
         select: Collection[str] | None = None,
         ignore: Collection[str] | None = None,
         strict: bool = False,
+        fast_events: bool = True,
     ) -> None:
         self._rule_classes = select_rules(select, ignore)
         #: raise a rule's exception (tests) instead of reporting it as a finding
         self.strict = strict
+        #: count uneventful bulk events without a Msg (:meth:`SessionState.apply_counted`); off,
+        #: every event takes the full path (the reference the fast path is tested against)
+        self.fast_events = fast_events
         self._conns: dict[str, _Conn] = {}
         self._out: list[Finding] = []
 
@@ -80,14 +116,16 @@ class LiveAnalyzer:
             rules = [cls(self._out.append, active) for cls in self._rule_classes]
             c = _Conn(SessionState(conn), rules)
             for rule in rules:
-                if type(rule).on_message is not Rule.on_message:
+                if _overrides(rule, "on_message"):
                     if rule.types is None:
                         c.every.append(rule.on_message)
                     else:
                         for etype in rule.types:
                             c.by_type.setdefault(etype, []).append(rule.on_message)
-                if type(rule).on_time is not Rule.on_time:
+                if _overrides(rule, "on_time"):
                     c.timed.append(rule.on_time)
+            if self.fast_events:
+                c.fast = _fast_hooks(rules)
             self._conns[conn] = c
         return c
 
@@ -98,24 +136,38 @@ class LiveAnalyzer:
     def feed(self, record: dict[str, Any]) -> list[Finding]:
         """Apply one record; returns the findings it made certain."""
         kind = record.get("kind")
-        if kind not in ("msg", "open", "close"):
+        if kind not in _KINDS:
             return []
-        conn = str(record.get("conn", "0"))
-        c = self._conn(conn)
-        t = record.get("t")
-        seq = record.get("seq") if isinstance(record.get("seq"), int) else None
-        if c.timed and isinstance(t, int | float) and not isinstance(t, bool) and math.isfinite(t):
-            if c.last_tick is None or not 0 <= t - c.last_tick < TICK_S:
-                c.last_tick = float(t)
-                self._run(c, c.timed, seq, c.state, float(t))
+        conn = record.get("conn", "0")
+        if type(conn) is not str:
+            conn = str(conn)
+        c = self._conns.get(conn) or self._conn(conn)
+        if c.timed:
+            t = record.get("t")
+            if isinstance(t, float) or (isinstance(t, int) and not isinstance(t, bool)):
+                last = c.last_tick
+                if (last is None or not 0 <= t - last < TICK_S) and math.isfinite(t):
+                    c.last_tick = float(t)
+                    seq = record.get("seq")
+                    self._run(c, c.timed, seq if isinstance(seq, int) else None, c.state, float(t))
         if kind == "msg":
-            m = c.state.apply(record)
+            state = c.state
+            event = record.get("event")
+            if type(event) is dict:
+                etype: Any = event.get("type")
+                fast = c.fast.get(etype) if type(etype) is str else None
+                if fast is not None and state.apply_counted(record, event, etype):
+                    if fast:
+                        seq, resp = state.counted_seq, state.counted_response
+                        self._run(c, fast, seq, state, seq, state.counted_t, event, resp)
+                    return self._take() if self._out else []
+            m = state.apply(record)
             if m is not None:
                 if c.every:
-                    self._run(c, c.every, m.seq, c.state, m)
+                    self._run(c, c.every, m.seq, state, m)
                 hooks = c.by_type.get(m.type)
                 if hooks:
-                    self._run(c, hooks, m.seq, c.state, m)
+                    self._run(c, hooks, m.seq, state, m)
         elif kind == "open":
             c.state.apply_open(record)
         else:
@@ -160,6 +212,8 @@ class LiveAnalyzer:
         keep(c.timed)
         for hooks in c.by_type.values():
             keep(hooks)
+        for hooks in c.fast.values():
+            keep(hooks)
         c.rules = [r for r in c.rules if r is not rule]
 
     def tick(self, t: float, conn: str | None = None) -> list[Finding]:
@@ -193,12 +247,16 @@ def analyze(
     select: Collection[str] | None = None,
     ignore: Collection[str] | None = None,
     strict: bool = False,
+    fast_events: bool = True,
 ) -> list[Finding]:
     """Every finding of ``records``, sorted by (conn, seq, rule)."""
-    live = LiveAnalyzer(select=select, ignore=ignore, strict=strict)
+    live = LiveAnalyzer(select=select, ignore=ignore, strict=strict, fast_events=fast_events)
     out: list[Finding] = []
+    feed = live.feed
     for record in records:
-        out.extend(live.feed(record))
+        found = feed(record)
+        if found:
+            out.extend(found)
         if record.get("kind") == "close":
             # as the recorder does: a closed connection's state is finished and dropped, so
             # memory holds only the connections still open, not the whole capture

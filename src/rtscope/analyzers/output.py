@@ -10,8 +10,6 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
-from rich.markup import escape
-
 from .findings import Finding, Severity
 
 __all__ = ["InputResult", "json_document", "summary", "text_report"]
@@ -98,6 +96,8 @@ def _wrap(text: str, indent: str) -> list[str]:
 
 def text_report(results: list[InputResult]) -> str:
     """Findings per input and connection, most severe first, each with evidence and fix."""
+    from rich.markup import escape  # only here: JSON output does not load rich
+
     lines: list[str] = []
     for r in results:
         conns: dict[str, list[Finding]] = {}

@@ -12,6 +12,8 @@ Hooks, all optional:
 - ``on_message(s, m)``: after the state applied message ``m``
   (a :class:`~rtscope.protocol.session.Msg`); ``types`` restricts which event types reach
   it (``None``: all);
+- ``on_counted(s, seq, t, event, response)``: a bulk event (audio append or delta, transcript
+  or text delta) the engine counted on its fast path (see ``fast_events``);
 - ``on_time(s, t)``: before a record stamped ``t`` is applied (deadlines: "no ack within 5 s");
 - ``on_finish(s)``: at the end of the connection or capture.
 """
@@ -24,12 +26,14 @@ import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ..protocol.session import Msg, SessionState
+from ..protocol.session import COUNTED_EVENTS, Msg, Response, SessionState
 from .findings import Finding, Severity
 
-__all__ = ["Rule", "all_rules", "get_rule", "rule_names"]
+__all__ = ["ALL_COUNTED", "Rule", "all_rules", "get_rule", "rule_names"]
 
 _RULES: dict[str, type[Rule]] = {}
+#: every event type the engine's fast path knows (for ``fast_events = ALL_COUNTED``)
+ALL_COUNTED: frozenset[str] = frozenset(COUNTED_EVENTS)
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _LOADED = False
 
@@ -41,6 +45,15 @@ class Rule:
     severity: ClassVar[Severity] = Severity.WARNING
     #: event types that reach :meth:`on_message` (``None``: every event)
     types: ClassVar[frozenset[str] | None] = None
+    #: Bulk event types (:data:`~rtscope.protocol.session.COUNTED_EVENTS`: audio appends and
+    #: deltas, transcript and text deltas) this rule lets the engine count on its fast path:
+    #: when the state proves such an event uneventful (well formed, no violation, no new
+    #: dialect: :meth:`SessionState.apply_counted`), no :class:`~rtscope.protocol.session.Msg`
+    #: is built and the event reaches :meth:`on_counted` (if the rule would have seen it in
+    #: :meth:`on_message`) instead. Listing a type promises that ``on_counted`` does for such an
+    #: event what ``on_message`` would. A type that reaches ``on_message`` of a rule not listing
+    #: it keeps every event of that type on the full path.
+    fast_events: ClassVar[frozenset[str]] = frozenset()
     #: the first line of the docstring, set at registration
     summary: ClassVar[str] = ""
 
@@ -67,6 +80,16 @@ class Rule:
 
     def on_message(self, s: SessionState, m: Msg) -> None:
         """Called after the state applied ``m``."""
+
+    def on_counted(
+        self,
+        s: SessionState,
+        seq: int,
+        t: float | None,
+        event: dict[str, Any],
+        response: Response | None,
+    ) -> None:
+        """A bulk event counted on the fast path; ``response``: a response event's (else None)."""
 
     def on_time(self, s: SessionState, t: float) -> None:
         """Called before a record stamped ``t`` is applied."""

@@ -20,14 +20,16 @@ import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Literal, Protocol
 
 import orjson
 
 from ..errors import CaptureError
 from .codec import Record
-from .importers.readers import FlowSource, HarSource, PastedSource
 from .reader import CaptureReader
+
+if TYPE_CHECKING:  # imported when needed: a capture file (the common case) does not need them
+    from .importers.readers import FlowSource, HarSource, PastedSource
 
 __all__ = ["Source", "open_source", "sniff"]
 
@@ -117,12 +119,17 @@ class _Prefixed(io.RawIOBase):
 
 
 def open_source(
-    source: str | os.PathLike[str] | IO[bytes], name: str | None = None
+    source: str | os.PathLike[str] | IO[bytes],
+    name: str | None = None,
+    *,
+    count_audio: bool = False,
 ) -> CaptureReader | HarSource | FlowSource | PastedSource:
     """Open any supported input as a stream of capture records.
 
     The result iterates records (``dict``) and has ``name``, ``problems`` (non-fatal errors, each
     naming its line) and ``header``. Unreadable input raises :class:`~rtscope.errors.CaptureError`.
+    ``count_audio`` (analysis): capture files give audio events' base64 as ``{"bytes": N}``
+    without parsing it (:class:`CaptureReader`); other inputs are read in full.
     """
     if isinstance(source, str | os.PathLike):
         label = name or str(source)
@@ -142,10 +149,12 @@ def open_source(
         head = source.read(HEAD)
         stream = io.BufferedReader(_Prefixed(head, source), buffer_size=HEAD)
     kind = sniff(head)
+    if kind != "capture":
+        from .importers.readers import FlowSource, HarSource, PastedSource
     if kind == "har":
         return HarSource(stream, label)
     if kind == "flows":
         return FlowSource(stream, label)
     if kind == "pasted":
         return PastedSource(stream, label)
-    return CaptureReader(stream, label)
+    return CaptureReader(stream, label, count_audio=count_audio)

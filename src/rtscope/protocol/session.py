@@ -17,7 +17,9 @@ It never raises on odd input: what does not fit is recorded in :attr:`SessionSta
 decoded. Records without ``t`` (pasted logs) leave times as ``None``.
 
 Each applied message yields a :class:`Msg` annotated with what it did (the response, item, client
-request or error it concerns), which is what rules look at.
+request or error it concerns), which is what rules look at. The bulk of a voice session (audio,
+transcript and text deltas, appends) can instead be counted by :meth:`SessionState.apply_counted`
+without a :class:`Msg`, when the state proves the event changes nothing but counters.
 
 Memory stays flat over long sessions (``make soak``; a voice session runs for an hour, the
 recorder for days): everything that grows per event is a window of the most recent entries, sized
@@ -103,6 +105,21 @@ _TRANSCRIPT_DELTA = frozenset(
     {"response.audio_transcript.delta", "response.output_audio_transcript.delta"}
 )
 _ITEM_ADDED = frozenset({"conversation.item.created", "conversation.item.added"})
+#: The bulk of a voice session, which :meth:`SessionState.apply_counted` can count without a
+#: :class:`Msg`: audio appends and deltas, transcript and text deltas. Each with the dialect its
+#: name alone gives (``dialect_of`` agrees: these names are dialect-specific or neutral).
+COUNTED_EVENTS: dict[str, Dialect | None] = {
+    "input_audio_buffer.append": None,
+    "response.output_audio.delta": "ga",
+    "response.audio.delta": "beta",
+    "response.output_audio_transcript.delta": "ga",
+    "response.audio_transcript.delta": "beta",
+    "response.output_text.delta": "ga",
+    "response.text.delta": "beta",
+    "conversation.item.input_audio_transcription.delta": None,
+}
+_TEXT_DELTA = frozenset({"response.output_text.delta", "response.text.delta"})
+_APPEND_KEYS = frozenset({"type", "event_id", "audio"})
 _TRANSCRIPTION_DONE = frozenset(
     {
         "conversation.item.input_audio_transcription.completed",
@@ -422,6 +439,15 @@ def _kind_of(item: Item) -> ItemKind:
     return kind
 
 
+def _part_key(ev: dict[str, Any]) -> tuple[str | int | None, ...]:
+    """(item_id, output_index, content_index) of a part event, hashable whatever it holds."""
+    key = (ev.get("item_id"), ev.get("output_index"), ev.get("content_index"))
+    for v in key:  # (a loop, not a generator: this runs for every delta)
+        if v is not None and type(v) is not str and type(v) is not int:
+            return tuple(v if v is None or isinstance(v, str | int) else repr(v) for v in key)
+    return key
+
+
 def _content_types(item: dict[str, Any]) -> list[str]:
     out = []
     for part in as_list(item.get("content")):
@@ -499,6 +525,12 @@ class SessionState:
         self.server_tail: deque[tuple[int, str]] = deque(maxlen=8)
         #: entries dropped from the dict windows (the deque windows count their own)
         self._dropped: dict[str, int] = {}
+        #: the event :meth:`apply_counted` counted last: seq, time, response (of a response event)
+        self.counted_seq = 0
+        self.counted_t: float | None = None
+        self.counted_response: Response | None = None
+        #: the handshake came after messages (a hand-made file): no fast path then
+        self._late_open = False
 
     # -- derived views -------------------------------------------------------------------
     @property
@@ -568,6 +600,8 @@ class SessionState:
 
     # -- feeding -------------------------------------------------------------------------
     def apply_open(self, record: dict[str, Any]) -> None:
+        if self.messages:
+            self._late_open = True
         self.open = record
         self._time(record.get("t"))
 
@@ -613,22 +647,98 @@ class SessionState:
             self.violations.append(Violation(seq, t, "unreadable", f"{etype}: {exc}"))
         return m
 
+    def apply_counted(self, record: dict[str, Any], event: dict[str, Any], etype: str) -> bool:
+        """Count one of :data:`COUNTED_EVENTS` without building a :class:`Msg`.
+
+        The fast path of a voice session's bulk: it applies the record only when the state can
+        prove the event is uneventful, i.e. that :meth:`apply` would record no violation, no new
+        dialect, no unknown response and that the event is well formed, and then updates exactly
+        what :meth:`apply` would (times, counters, bytes, characters; for a response event its
+        response), and sets :attr:`counted_seq`, :attr:`counted_t` and
+        :attr:`counted_response`. Returns ``False``, having changed nothing, when it cannot: the
+        caller then uses :meth:`apply`.
+        """
+        seq = record.get("seq")
+        t = record.get("t")
+        if type(seq) is not int or self._late_open:
+            return False
+        if type(t) is float:
+            if not math.isfinite(t):
+                return False
+        elif t is not None and (not isinstance(t, int) or isinstance(t, bool)):
+            return False
+        frm = record.get("from")
+        if etype == "input_audio_buffer.append":
+            if frm != "client" or not event.keys() <= _APPEND_KEYS:
+                return False
+            audio = event.get("audio")
+            if not isinstance(audio, str | dict) or not isinstance(event.get("event_id", ""), str):
+                return False
+            tf = self._now(t)
+            self.messages += 1
+            self._append(seq, tf, b64_len(audio))
+            self.counted_seq, self.counted_t, self.counted_response = seq, tf, None
+            return True
+        if frm != "server":
+            return False
+        dialect = COUNTED_EVENTS[etype]
+        if dialect is None:  # an input transcription delta: the model only notes it
+            tf = self._now(t)
+            self.messages += 1
+            self.server_tail.append((seq, etype))
+            self.counted_seq, self.counted_t, self.counted_response = seq, tf, None
+            return True
+        if ("server", dialect) not in self.dialects:
+            return False
+        rid = event.get("response_id")
+        resp = self.responses.get(rid) if isinstance(rid, str) else None
+        if resp is None or resp.done_seq is not None:
+            return False  # a violation to record: the full path does it
+        if self.saw_parts and _part_key(event) not in self.open_parts:
+            return False
+        tf = self._now(t)
+        self.messages += 1
+        self.server_tail.append((seq, etype))
+        resp.events += 1
+        resp.last_seq, resp.last_t, resp.last_type = seq, tf, etype
+        if etype in _DELTA_AUDIO:
+            self._count_delta(seq, tf, event, resp)
+        elif etype in _TEXT_DELTA:
+            resp.text_events += 1
+            resp.content_types.add("text")
+        else:
+            delta = event.get("delta")
+            if isinstance(delta, str):
+                resp.transcript_chars += len(delta)
+        self.counted_seq, self.counted_t, self.counted_response = seq, tf, resp
+        return True
+
+    def _now(self, t: float | None) -> float | None:
+        """:meth:`_time` for a time already checked (finite number or None), common case first."""
+        last = self.last_t
+        if type(t) is float and last is not None and t >= last:
+            self.last_t = t
+            return t
+        return self._time(t)
+
     # -- client events -------------------------------------------------------------------
+    def _append(self, seq: int, t: float | None, n: int) -> None:
+        self.buffer_bytes += n
+        self.since_stop_bytes += n
+        self.appended_bytes += n
+        self.appends += 1
+        self.last_append_seq = seq
+        if t is not None:
+            if self.run_last_t is None or t - self.run_last_t > 1.0:
+                self.run_start_t, self.run_bytes = t, 0
+            self.run_bytes += n
+            self.run_last_t = t
+            self.last_append_t = t
+
     def _client(self, m: Msg) -> None:
         ev = m.event
         if m.type == "input_audio_buffer.append":
-            n = b64_len(ev.get("audio"))
-            self.buffer_bytes += n
-            self.since_stop_bytes += n
-            self.appended_bytes += n
-            self.appends += 1
-            self.last_append_seq = m.seq
-            if m.t is not None:
-                if self.run_last_t is None or m.t - self.run_last_t > 1.0:
-                    self.run_start_t, self.run_bytes = m.t, 0
-                self.run_bytes += n
-                self.run_last_t = m.t
-                self.last_append_t = m.t
+            self._append(m.seq, m.t, b64_len(ev.get("audio")))
             return
         req = ClientRequest(m.seq, m.t, m.type, ev, _str(ev.get("event_id")))
         m.request = req
@@ -928,10 +1038,7 @@ class SessionState:
             return
         if resp.done_seq is not None:
             self._violate(m, "after-done", f"{m.type} after response.done of {resp.id}", resp.id)
-        key = tuple(
-            v if v is None or isinstance(v, str | int) else repr(v)
-            for v in (ev.get("item_id"), ev.get("output_index"), ev.get("content_index"))
-        )
+        key = _part_key(ev)
         if m.type == "response.content_part.added":
             self.saw_parts = True
             self._add_part(self.open_parts, key)
@@ -981,23 +1088,26 @@ class SessionState:
             self._drop("parts")
 
     def _audio_delta(self, m: Msg, resp: Response) -> None:
-        n = b64_len(m.event.get("delta"))
+        self._count_delta(m.seq, m.t, m.event, resp)
+
+    def _count_delta(self, seq: int, t: float | None, ev: dict[str, Any], resp: Response) -> None:
+        n = b64_len(ev.get("delta"))
         resp.audio_bytes += n
         if resp.first_audio_t is None:
-            resp.first_audio_t = m.t
+            resp.first_audio_t = t
         bpm = bytes_per_ms(resp.output_format)
         if bpm:
             resp.audio_ms = resp.audio_bytes / bpm
-        iid = _str(m.event.get("item_id"))
+        iid = _str(ev.get("item_id"))
         if iid:
             item = self.items.get(iid)
             if item is None:
-                item = Item(iid, "message", "assistant", ["audio"], m.seq, m.t, "server")
+                item = Item(iid, "message", "assistant", ["audio"], seq, t, "server")
                 item.response_id = resp.id
                 self._add_item(iid, item)
             item.audio_bytes += n
             if item.first_audio_t is None:
-                item.first_audio_t = m.t
+                item.first_audio_t = t
             if bpm:
                 item.audio_ms = item.audio_bytes / bpm
 
@@ -1061,7 +1171,11 @@ class SessionState:
         req = self._ack(m, same) if fresh else None
         known = self._item(m, item, "client" if req is not None else "server")
         if req is None and known.role == "user" and "input_audio" in known.content_types:
-            if not known.transcription_done and known not in self.committed_user_items:
+            # by identity (what `in` finds first): comparing dataclasses field by field made this
+            # quadratic in the session's turns
+            if not known.transcription_done and not any(
+                x is known for x in self.committed_user_items
+            ):
                 self.committed_user_items.append(known)
 
     def _on_committed(self, m: Msg) -> None:

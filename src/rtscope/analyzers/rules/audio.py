@@ -292,6 +292,7 @@ class AudioFormatMismatch(Rule):
     name = "audio-format-mismatch"
     severity = Severity.ERROR
     types = frozenset({"input_audio_buffer.append"})
+    fast_events = types
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -300,6 +301,19 @@ class AudioFormatMismatch(Rule):
         self._run: float | None = None
 
     def on_message(self, s: SessionState, m: Msg) -> None:
+        self._check(s, m.seq, m.t)
+
+    def on_counted(
+        self,
+        s: SessionState,
+        seq: int,
+        t: float | None,
+        event: dict[str, Any],
+        response: Response | None,
+    ) -> None:
+        self._check(s, seq, t)
+
+    def _check(self, s: SessionState, seq: int, t: float | None) -> None:
         if self._done or s.run_start_t is None or s.run_last_t is None:
             return
         span = s.run_last_t - s.run_start_t
@@ -321,8 +335,8 @@ class AudioFormatMismatch(Rule):
         self._done = True
         self.report(
             s,
-            m.seq,
-            m.t,
+            seq,
+            t,
             f"audio arrives at {rate:.0f} bytes/s, which fits {likely[0]}, but the declared "
             f"input format {s.config.get('input_format', 'pcm16')} needs {expected:.0f} bytes/s",
             "convert the audio to the declared format, or declare the format you send",

@@ -8,7 +8,7 @@ from ...protocol.config import as_list
 from ...protocol.dialect import Dialect, handshake_dialect
 from ...protocol.session import Msg, SessionState
 from ..findings import Severity
-from ..registry import Rule
+from ..registry import ALL_COUNTED, Rule
 
 _CLOSE_NAMES = {
     1002: "protocol error",
@@ -145,6 +145,10 @@ class DialectMismatch(Rule):
 
     name = "dialect-mismatch"
     severity = Severity.ERROR
+    #: A clash shows on the first event of a (side, dialect) pair: the fast path takes only
+    #: neutral events and server deltas of a pair already seen (and the handshake check is for
+    #: client events), so it never holds the event that shows one.
+    fast_events = ALL_COUNTED
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

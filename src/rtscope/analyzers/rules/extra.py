@@ -11,7 +11,7 @@ from ...protocol.config import bytes_per_ms
 from ...protocol.dialect import handshake_dialect
 from ...protocol.session import Msg, Response, SessionState
 from ..findings import Severity
-from ..registry import Rule
+from ..registry import ALL_COUNTED, Rule
 from ._util import gap_ms
 
 #: the beta Realtime API stopped accepting connections on this day (protocol notes §0)
@@ -37,6 +37,9 @@ class BetaApi(Rule):
 
     name = "beta-api"
     severity = Severity.WARNING
+    #: judged from the handshake alone, once: the first event that is not counted (or the
+    #: end) reports it, with the same finding
+    fast_events = ALL_COUNTED
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,6 +89,7 @@ class VadNeverFired(Rule):
     name = "vad-never-fired"
     severity = Severity.WARNING
     types = frozenset({"input_audio_buffer.append", "input_audio_buffer.speech_started"})
+    fast_events = frozenset({"input_audio_buffer.append"})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -98,6 +102,20 @@ class VadNeverFired(Rule):
         if m.type == "input_audio_buffer.speech_started":
             self._done = True  # VAD works in this session
             return
+        self._appended(s, m.seq, m.t)
+
+    def on_counted(
+        self,
+        s: SessionState,
+        seq: int,
+        t: float | None,
+        event: dict[str, Any],
+        response: Response | None,
+    ) -> None:
+        if not self._done:
+            self._appended(s, seq, t)
+
+    def _appended(self, s: SessionState, seq: int, t: float | None) -> None:
         vad = s.config.get("turn_detection")
         bpm = bytes_per_ms(s.config.get("input_format", "pcm16"))
         if not isinstance(vad, dict) or not bpm:
@@ -109,8 +127,8 @@ class VadNeverFired(Rule):
         self._done = True
         self.report(
             s,
-            m.seq,
-            m.t,
+            seq,
+            t,
             f"{heard_ms / 1000:.1f} s of audio were appended and server VAD never detected speech",
             "check that the audio is not silent and matches the declared format; lower the VAD "
             "threshold or commit turns yourself",
@@ -289,13 +307,26 @@ class RunawayAudio(Rule):
     name = "runaway-audio"
     severity = Severity.WARNING
     types = frozenset({"response.audio.delta", "response.output_audio.delta", "response.done"})
+    fast_events = frozenset({"response.audio.delta", "response.output_audio.delta"})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._seen: set[str] = set()
 
     def on_message(self, s: SessionState, m: Msg) -> None:
-        r = m.response
+        self._check(s, m.seq, m.t, m.response)
+
+    def on_counted(
+        self,
+        s: SessionState,
+        seq: int,
+        t: float | None,
+        event: dict[str, Any],
+        response: Response | None,
+    ) -> None:
+        self._check(s, seq, t, response)
+
+    def _check(self, s: SessionState, seq: int, t: float | None, r: Response | None) -> None:
         if r is None or r.id in self._seen or r.audio_ms is None or r.audio_ms < RUNAWAY_MIN_MS:
             return
         if r.audio_ms <= MS_PER_CHAR * max(r.transcript_chars, 1) and r.transcript_chars:
@@ -303,8 +334,8 @@ class RunawayAudio(Rule):
         self._seen.add(r.id)
         self.report(
             s,
-            m.seq,
-            m.t,
+            seq,
+            t,
             f"response {r.id} produced {r.audio_ms / 1000:.0f} s of audio for "
             f"{r.transcript_chars} transcript characters",
             "cancel a response whose audio outgrows its transcript; report the response id",

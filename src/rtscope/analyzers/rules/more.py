@@ -8,9 +8,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ...protocol.dialect import Dialect
-from ...protocol.session import Msg, SessionState
+from ...protocol.session import Msg, Response, SessionState
 from ..findings import Severity
-from ..registry import Rule
+from ..registry import ALL_COUNTED, Rule
 from ._util import gap_ms
 
 __all__ = [
@@ -60,6 +60,9 @@ class AzureUrlDialect(Rule):
 
     name = "azure-url-dialect"
     severity = Severity.ERROR
+    #: fast-path events are neutral or of a dialect this side already used,
+    #: so an earlier event of that dialect was judged against the same handshake
+    fast_events = ALL_COUNTED
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -128,10 +131,11 @@ MIN_CHARS = 40
 
 def _part_key(ev: dict[str, Any]) -> tuple[Any, ...]:
     """(response_id, item_id, content_index), hashable whatever the event holds."""
-    return tuple(
-        v if v is None or isinstance(v, str | int) else repr(v)
-        for v in (ev.get("response_id"), ev.get("item_id"), ev.get("content_index"))
-    )
+    key = (ev.get("response_id"), ev.get("item_id"), ev.get("content_index"))
+    for v in key:  # (a loop, not a generator: this runs for every audio delta)
+        if v is not None and type(v) is not str and type(v) is not int:
+            return tuple(v if v is None or isinstance(v, str | int) else repr(v) for v in key)
+    return key
 
 
 class AudioShorterThanTranscript(Rule):
@@ -209,6 +213,7 @@ class AudioDeltaAfterDone(Rule):
     name = "audio-delta-after-done"
     severity = Severity.WARNING
     types = _AUDIO_DELTA | _AUDIO_DONE
+    fast_events = _AUDIO_DELTA
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -216,28 +221,50 @@ class AudioDeltaAfterDone(Rule):
         self._reported: set[tuple[Any, ...]] = set()
 
     def on_message(self, s: SessionState, m: Msg) -> None:
-        key = _part_key(m.event)
         if m.type in _AUDIO_DONE:
-            self._done.setdefault(key, (m.seq, m.t))
+            self._done.setdefault(_part_key(m.event), (m.seq, m.t))
             if len(self._done) > KEPT:
                 del self._done[next(iter(self._done))]  # the oldest part: long over
             return
+        self._delta(s, m.seq, m.t, m.event, m.response)
+
+    def on_counted(
+        self,
+        s: SessionState,
+        seq: int,
+        t: float | None,
+        event: dict[str, Any],
+        response: Response | None,
+    ) -> None:
+        if self._done:
+            self._delta(s, seq, t, event, response)
+
+    def _delta(
+        self,
+        s: SessionState,
+        seq: int,
+        t: float | None,
+        event: dict[str, Any],
+        response: Response | None,
+    ) -> None:
+        key = _part_key(event)
         done = self._done.get(key)
         if done is None or key in self._reported:
             return
-        if m.response is not None and m.response.done_seq is not None:
+        if response is not None and response.done_seq is not None:
             return  # after response.done: lifecycle-violation says it
         self._reported.add(key)
         self.report(
             s,
-            m.seq,
-            m.t,
-            f"{m.type} for item {key[1]} arrived after its audio part was done (seq {done[0]})",
+            seq,
+            t,
+            f"{event.get('type')} for item {key[1]} arrived after its audio part was done "
+            f"(seq {done[0]})",
             "keep playing until response.done; report the response id to the provider",
             response_id=key[0],
             item_id=key[1],
             done_seq=done[0],
-            gap_ms=gap_ms(m.t, done[1]),
+            gap_ms=gap_ms(t, done[1]),
         )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...protocol.config import normalize_session
-from ...protocol.session import ClientRequest, Msg, SessionState
+from ...protocol.session import ClientRequest, Msg, Response, SessionState
 from ..findings import Severity
-from ..registry import Rule
+from ..registry import ALL_COUNTED, Rule
 from ._util import gap_ms
 
 _UPDATES = frozenset({"session.update", "transcription_session.update"})
@@ -32,6 +32,8 @@ class SentBeforeSessionCreated(Rule):
 
     name = "sent-before-session-created"
     severity = Severity.WARNING
+    #: an append before session.created is early like any client event; server deltas are not
+    fast_events = ALL_COUNTED
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,12 +50,7 @@ class SentBeforeSessionCreated(Rule):
             return
         if m.frm == "client":
             if s.session_created is None and m.type not in _UPDATES:
-                if self._first is None:
-                    self._first = (m.seq, m.t, m.type)
-                self._count += 1
-                if len(self._seqs) < 20:
-                    self._seqs.append(m.seq)
-                self._types.add(m.type)
+                self._early(m.seq, m.t, m.type)
             return
         if s.session_created is m:
             self._done = True
@@ -73,6 +70,26 @@ class SentBeforeSessionCreated(Rule):
                 early_types=sorted(self._types),
                 gap_ms=gap_ms(m.t, t),
             )
+
+    def _early(self, seq: int, t: float | None, etype: str) -> None:
+        if self._first is None:
+            self._first = (seq, t, etype)
+        self._count += 1
+        if len(self._seqs) < 20:
+            self._seqs.append(seq)
+        self._types.add(etype)
+
+    def on_counted(
+        self,
+        s: SessionState,
+        seq: int,
+        t: float | None,
+        event: dict[str, Any],
+        response: Response | None,
+    ) -> None:
+        etype = event.get("type")
+        if etype == "input_audio_buffer.append" and not self._done and s.session_created is None:
+            self._early(seq, t, etype)
 
 
 class SentBeforeSessionUpdated(Rule):

@@ -7,7 +7,7 @@ from typing import Any
 from ...protocol.config import has_audio
 from ...protocol.session import Msg, Response, SessionState
 from ..findings import Severity
-from ..registry import Rule
+from ..registry import ALL_COUNTED, Rule
 from ._util import explaining_rule, gap_ms
 
 #: a modality change this close before the input that triggered a response is a race
@@ -334,6 +334,8 @@ class LifecycleViolation(Rule):
 
     name = "lifecycle-violation"
     severity = Severity.WARNING
+    #: the fast path takes only events that violate nothing
+    fast_events = ALL_COUNTED
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

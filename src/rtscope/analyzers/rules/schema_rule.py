@@ -5,7 +5,7 @@ from __future__ import annotations
 from ...protocol.dialect import handshake_dialect
 from ...protocol.session import Msg, SessionState
 from ..findings import Severity
-from ..registry import Rule
+from ..registry import ALL_COUNTED, Rule
 from ..schema import Problem, validate_client_event
 
 
@@ -45,6 +45,9 @@ class InvalidClientEvent(Rule):
 
     name = "invalid-client-event"
     severity = Severity.ERROR
+    #: the fast path takes only well-formed appends (the keys, ``event_id`` and ``audio`` types
+    #: checked here) and server deltas, which this rule does not judge
+    fast_events = ALL_COUNTED
 
     def on_message(self, s: SessionState, m: Msg) -> None:
         if m.frm != "client":
