@@ -80,9 +80,7 @@ async def test_backlog_zero_leaves_mitmproxy_without_backpressure(
     tmp_path: Path, confdir: Path
 ) -> None:
     proxy = RecordProxy(
-        RecordConfig(
-            listen_port=0, out=tmp_path / "c", confdir=str(confdir), quiet=True, backlog=0
-        )
+        RecordConfig(listen_port=0, out=tmp_path / "c", confdir=str(confdir), quiet=True, backlog=0)
     )
     await proxy.start()
     try:

@@ -69,7 +69,7 @@ STALL_SECONDS = 5.0
 
 
 def event_cost(event: object) -> int:
-    """Bytes charged for one queued event: its payload (``DataReceived.data``) + :data:`EVENT_COST`."""
+    """Bytes charged for a queued event: its payload (``DataReceived.data``) + ``EVENT_COST``."""
     data = getattr(event, "data", None)
     return EVENT_COST + (len(data) if isinstance(data, bytes | bytearray | memoryview) else 0)
 
@@ -189,7 +189,7 @@ class BacklogQueue(collections.deque[Any]):
         self.meter.discharge(item)
         return item
 
-    def pop(self) -> Any:
+    def pop(self) -> Any:  # type: ignore[override]  # deque.pop takes no index
         item = super().pop()
         self.meter.discharge(item)
         return item
@@ -204,7 +204,7 @@ class BacklogQueue(collections.deque[Any]):
 
 
 def incompatibility() -> str | None:
-    """Why this mitmproxy cannot take the patch (None: it can). Checked structurally, not by version.
+    """Why this mitmproxy cannot take the patch (None: it can), checked structurally.
 
     The patch relies on: the read loop calling ``self.drain_writers()`` after each chunk,
     ``hook_task`` running the hook and feeding ``HookCompleted`` back, ``Layer`` queueing events in
@@ -293,7 +293,8 @@ class Backpressure:
         if self._proxyserver is None:
             from mitmproxy import ctx
 
-            self._proxyserver = ctx.master.addons.get("proxyserver")
+            master: Any = ctx.master
+            self._proxyserver = master.addons.get("proxyserver")
         # Proxyserver registers each handler under its client's id before handle_client() runs
         # the client_connected hook (mitmproxy 11 and 12: ServerInstance.handle_stream).
         connections = getattr(self._proxyserver, "connections", None)

@@ -98,7 +98,8 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def backlog_limit(configured: int | None, environ: dict[str, str] | None = None) -> int:
-    """The backlog limit in bytes (0: off): ``configured``, else ``$RTSCOPE_RECORD_BACKLOG``, else 1 MiB."""
+    """The backlog limit in bytes (0: off): ``configured``, else ``$RTSCOPE_RECORD_BACKLOG``,
+    else 1 MiB."""
     if configured is not None:
         value = configured
     else:
