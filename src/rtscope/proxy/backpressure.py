@@ -11,7 +11,7 @@ What this module does, per connection handler of the embedded proxy only (the
 :class:`Backpressure` addon attaches itself in ``client_connected``; ``mitmdump -s`` users are not
 affected), without copying or subclassing mitmproxy code:
 
-1. **Count the backlog per source connection.** When a hook task starts for a paused layer
+1. **Count the backlog per source connection.** When a hook task is made for a paused layer
    (``hook.blocking`` is that layer), the layer's paused-event queue is swapped for a
    :class:`BacklogQueue`, a deque that charges every queued event (its bytes + a fixed overhead)
    to the :class:`Backlog` of the connection it came from, and discharges it when the layer takes
@@ -323,12 +323,15 @@ class Backpressure:
         hook_task: Callable[[Any], Awaitable[None]] = handler.hook_task
         locked_drain: Callable[[], Awaitable[None]] = handler.drain_writers
 
-        async def counting_hook_task(hook: Any) -> None:
+        def counting_hook_task(hook: Any) -> Awaitable[None]:
+            # Called by server_event right after the layer paused on ``hook`` (no extra coroutine
+            # per hook: the original coroutine is returned). The layer reads its queue through
+            # ``self._paused_event_queue`` every time, so swapping it here is safe.
             paused = hook.blocking
             queue = getattr(paused, "_paused_event_queue", None)
             if isinstance(queue, collections.deque) and not isinstance(queue, BacklogQueue):
                 paused._paused_event_queue = BacklogQueue(queue, meter)
-            await hook_task(hook)
+            return hook_task(hook)
 
         async def drain_writers() -> None:
             task = asyncio.current_task()
