@@ -253,7 +253,8 @@ class Backpressure:
         self.stall = stall
         self._err = err
         self._proxyserver: Any = None
-        self.unavailable = incompatibility()
+        #: Why the patch cannot be applied (checked when mitmproxy loads the addon; None: it can).
+        self.unavailable: str | None = None
         self._warned_unavailable = False
         #: Handlers patched and still open (closed ones are folded into the totals below).
         self.attached: list[_Attached] = []
@@ -283,6 +284,9 @@ class Backpressure:
             pass
 
     # ------------------------------------------------------------------ mitmproxy hooks
+
+    def load(self, loader: Any) -> None:
+        self.unavailable = incompatibility()
 
     def client_connected(self, client: Any) -> None:
         if self.unavailable is not None:
