@@ -190,7 +190,8 @@ class Candidate:
     name: str
     available: bool
     reason: str = ""
-    kind: str = ""  # "direct" | "mitmdump" | "lean" | "addon" | "record" | "record-nolive"
+    #: "direct" | "mitmdump" | "lean" | "addon" | "record" | "record-nolive" | "record-nobp"
+    kind: str = ""
 
     def argv(self, upstream: int, port: int, out: Path) -> list[str]:
         reverse = f"reverse:http://{HOST}:{upstream}@{HOST}:{port}"
@@ -207,9 +208,12 @@ class Candidate:
                 mitmdump, "-q", "--set", "flow_detail=0", "-s", addon_path() or "",
                 "--set", f"rtscope_dir={out}", "--mode", reverse,
             ]  # fmt: skip
-        if self.kind in ("record", "record-nolive"):
+        if self.kind in ("record", "record-nolive", "record-nobp"):
+            # record-nobp: the same, with backpressure off (RTSCOPE_RECORD_BACKLOG=0; `env` execs,
+            # so the pid measured is rtscope's).
+            env = ["env", "RTSCOPE_RECORD_BACKLOG=0"] if self.kind == "record-nobp" else []
             return [
-                str(BIN / "rtscope"), "record", "--upstream", f"http://{HOST}:{upstream}",
+                *env, str(BIN / "rtscope"), "record", "--upstream", f"http://{HOST}:{upstream}",
                 "--listen", f"{HOST}:{port}", "--out", str(out), "--quiet",
                 *(["--no-live"] if self.kind == "record-nolive" else []),
             ]  # fmt: skip
@@ -247,8 +251,9 @@ def record_available() -> tuple[bool, str]:
 def candidates(names: list[str] | None = None) -> list[Candidate]:
     """direct, bare mitmdump, mitmdump -s rtscope addon, rtscope record (in that order).
 
-    ``record-nolive`` (``rtscope record --no-live``) and ``lean`` (embedded mitmproxy, no
-    recorder: the ceiling of ``rtscope record``) are only included when asked for by name.
+    ``record-nolive`` (``rtscope record --no-live``), ``lean`` (embedded mitmproxy, no
+    recorder: the ceiling of ``rtscope record``) and ``record-nobp`` (``rtscope record`` with its
+    backpressure turned off) are only included when asked for by name.
     """
     found = [
         Candidate("direct", True, kind="direct"),
@@ -267,13 +272,14 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     found.append(Candidate("rtscope record", ok, why, "record"))
     found.append(Candidate("record --no-live", ok, why, "record-nolive"))
     found.append(Candidate("lean, no recorder", True, kind="lean"))
+    found.append(Candidate("record, no backpress.", ok, why, "record-nobp"))
     if names:
         return [c for c in found if c.kind in names or c.name in names]
     return [c for c in found if c.kind not in _ON_REQUEST]
 
 
-#: Candidates that only run when named (``--only``): the ceiling and a variant of the recorder.
-_ON_REQUEST = ("lean", "record-nolive")
+#: Candidates that only run when named (``--only``): the ceiling and variants of the recorder.
+_ON_REQUEST = ("lean", "record-nolive", "record-nobp")
 
 
 @dataclass

@@ -10,11 +10,13 @@
    while the client reads them as fast as it can; the proxy's peak RSS growth shows whether it
    buffers the whole burst (unbounded) or holds back the sender (bounded).
 
-Bare mitmdump is measured too, as the reference (it keeps every message of a live flow).
+Bare mitmdump is measured too, as the reference (it keeps every message of a live flow);
+``--only …,record-nobp`` adds ``rtscope record`` with its backpressure off (the burst's A/B).
 
 Target (issue 6): growth ≤ 10 MB over 180 000 messages; bounded under a burst.
 
     python bench/proxy_memory.py [--messages 30000] [--burst 20000] [--full] [--quick]
+    python bench/proxy_memory.py --burst-only --burst-rounds 3 --only record,record-nobp
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="mitmdump,addon,record")
     p.add_argument("--full", action="store_true", help="180 000 messages, 50 000-message burst")
     p.add_argument("--quick", action="store_true", help="4 000 messages, 2 000-message burst")
+    p.add_argument("--burst-only", action="store_true", help="skip the long connection")
+    p.add_argument(
+        "--burst-rounds", type=int, default=1, help="bursts per candidate, interleaved (A/B)"
+    )
     args = p.parse_args(argv)
     if args.full:
         args.messages, args.burst = 180_000, 50_000
@@ -58,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         f"   {'candidate':20} {'RSS start':>12} {'RSS end':>12} {'growth':>12} {'per 10k msg':>12}"
     )
     with c.workdir() as work:
-        for cand in live:
+        for cand in [] if args.burst_only else live:
             proxies = c.start_proxies([cand], work / cand.kind)
             try:
                 proc = proxies.proc(cand)
@@ -101,8 +107,13 @@ def main(argv: list[str] | None = None) -> int:
             f"   {'candidate':20} {'RSS idle':>12} {'RSS peak':>12} {'peak growth':>12}"
             f" {'msg/s':>9}"
         )
-        for cand in live:
-            proxies = c.start_proxies([cand], work / f"{cand.kind}-burst")
+        runs = [
+            (r, cand)
+            for r in range(args.burst_rounds)
+            for cand in live[r % len(live) :] + live[: r % len(live)]
+        ]
+        for r, cand in runs:
+            proxies = c.start_proxies([cand], work / f"{cand.kind}-burst-{r}")
             try:
                 proc = proxies.proc(cand)
                 assert proc is not None

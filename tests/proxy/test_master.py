@@ -73,4 +73,19 @@ async def test_in_process_proxy_loads_only_the_lean_addon_set(
         names = [type(a).__name__ for a in proxy.master.addons.chain]
     finally:
         await proxy.stop()
+    assert names == ["Core", "Proxyserver", "NextLayer", "TlsConfig", "Recorder", "Backpressure"]
+
+
+async def test_backlog_zero_leaves_mitmproxy_without_backpressure(
+    tmp_path: Path, confdir: Path
+) -> None:
+    proxy = RecordProxy(
+        RecordConfig(listen_port=0, out=tmp_path / "c", confdir=str(confdir), quiet=True, backlog=0)
+    )
+    await proxy.start()
+    try:
+        names = [type(a).__name__ for a in proxy.master.addons.chain]
+    finally:
+        await proxy.stop()
+    assert proxy.backpressure is None
     assert names == ["Core", "Proxyserver", "NextLayer", "TlsConfig", "Recorder"]

@@ -6,6 +6,11 @@ needs only: ``Core`` (option checks), ``Proxyserver`` (listening, connections), 
 upstream TLS), and the :class:`~rtscope.proxy.addon.Recorder`. Startup errors (port taken) are
 raised as :class:`~rtscope.errors.RecorderError` instead of mitmproxy's ``ErrorCheck`` exit.
 
+Only this embedded proxy also gets :class:`~rtscope.proxy.backpressure.Backpressure`: a peer that
+sends faster than the proxy relays is held back by TCP instead of being queued in memory
+(``RecordConfig.backlog``; the environment variable ``RTSCOPE_RECORD_BACKLOG`` sets it for
+``rtscope record``, ``0`` turns it off).
+
 The pure part (turning flags into mitmproxy settings) is :func:`proxy_mode` and
 :func:`parse_listen`; :class:`RecordProxy` is the I/O shell.
 """
@@ -26,12 +31,15 @@ from urllib.parse import urlsplit
 from ..capture.codec import AudioMode
 from ..errors import InputError, RecorderError
 from .addon import Recorder, Summary
+from .backpressure import DEFAULT_HIGH, Backpressure
 
 __all__ = [
+    "BACKLOG_ENV",
     "DEFAULT_PORT",
     "DEFAULT_UPSTREAM",
     "RecordConfig",
     "RecordProxy",
+    "backlog_limit",
     "ca_cert_path",
     "parse_listen",
     "proxy_mode",
@@ -39,6 +47,9 @@ __all__ = [
 
 DEFAULT_PORT = 8765
 DEFAULT_UPSTREAM = "https://api.openai.com"
+
+#: Environment variable: a connection's backlog limit in bytes for ``rtscope record`` (0: off).
+BACKLOG_ENV = "RTSCOPE_RECORD_BACKLOG"
 
 _SCHEMES = {"https": "https", "wss": "https", "http": "http", "ws": "http"}
 
@@ -86,6 +97,26 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, port
 
 
+def backlog_limit(configured: int | None, environ: dict[str, str] | None = None) -> int:
+    """The backlog limit in bytes (0: off): ``configured``, else ``$RTSCOPE_RECORD_BACKLOG``,
+    else 1 MiB."""
+    if configured is not None:
+        value = configured
+    else:
+        text = (os.environ if environ is None else environ).get(BACKLOG_ENV, "").strip()
+        if not text:
+            return DEFAULT_HIGH
+        try:
+            value = int(text)
+        except ValueError:
+            raise InputError(
+                BACKLOG_ENV, f"not a number of bytes: {text!r}", hint="e.g. 1048576, or 0 for off"
+            ) from None
+    if value < 0:
+        raise InputError(BACKLOG_ENV, f"negative backlog limit {value}", hint="0 turns it off")
+    return value
+
+
 def ca_cert_path(confdir: str) -> Path:
     """The CA certificate clients must trust for ``--tls`` or ``--mode regular``."""
     return Path(os.path.expanduser(confdir)) / "mitmproxy-ca-cert.pem"
@@ -106,6 +137,10 @@ class RecordConfig:
     single_file: str = ""
     idle_timeout: int = 0
     confdir: str = "~/.mitmproxy"
+    #: Bytes one connection may have queued in the proxy (read, not yet relayed) before the proxy
+    #: stops reading it; ``0`` turns backpressure off; ``None``: ``$RTSCOPE_RECORD_BACKLOG`` or
+    #: 1 MiB.
+    backlog: int | None = None
     #: Extra mitmproxy options (``ssl_insecure``, ``connection_strategy``, …).
     mitmproxy_options: dict[str, Any] = field(default_factory=dict)
 
@@ -150,6 +185,9 @@ class RecordProxy:
     ) -> None:
         self.config = config
         self.recorder = Recorder(out=out, err=err, on_summary=on_summary)
+        limit = backlog_limit(config.backlog)
+        #: None when turned off (``backlog=0``).
+        self.backpressure: Backpressure | None = Backpressure(limit, err=err) if limit else None
         self.master: Any = None
         self._task: asyncio.Task[None] | None = None
 
@@ -184,6 +222,8 @@ class RecordProxy:
             tlsconfig.TlsConfig(),
             self.recorder,
         )
+        if self.backpressure is not None:
+            master.addons.add(self.backpressure)
         # Lazy: connect upstream when the request is there, so an unreachable upstream gets the
         # client an HTTP 502 with the reason (and a capture), not a silently closed socket.
         settings: dict[str, Any] = {"connection_strategy": "lazy", **cfg.mitmproxy_options}
