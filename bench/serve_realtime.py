@@ -119,8 +119,9 @@ async def run_clients(url: str, plan: Plan, clients: int) -> tuple[list[Result],
 def late_moments(results: list[Result], plan: Plan, top: int = 3) -> str:
     """The session seconds where most clients were > 50 ms behind, e.g. ``1 s: 41 clients``.
 
-    One stall of the server hits every client in the same second; load from other processes
-    spreads over many seconds and fewer clients each.
+    The clients play in step, so one stall of the server (or of the whole machine) hits every
+    client in the same second; a stall at 0 s is the server's connection set-up. Read it with
+    the load generator's own loop lag (printed next).
     """
     hit: dict[int, set[int]] = {}
     for k, r in enumerate(results):
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"   seconds of the session with the most clients > {TARGET_MS:g} ms behind:"
-        f" {late_moments(results, plan)} (a server stall hits them all in the same second)"
+        f" {late_moments(results, plan)}"
     )
     lag_ms = [x * 1e3 for x in lags]
     print(
