@@ -15,18 +15,23 @@ Target (issue 6): 50 concurrent clients playing a 5-minute session at real time,
 than 50 ms behind schedule.
 
     python bench/serve_realtime.py [--clients 50] [--seconds 60] [--full (300 s)] [--quick]
-                                   [--play SECONDS]
+                                   [--play SECONDS] [--setup]
 
 ``--play S`` plays only the first S seconds of the session (the server still loads all of it):
 what a connection costs the server depends on the recording's length, not on how long the client
 stays, so ``--full --play 20`` shows in 20 s what happens when 50 clients connect to a 5-minute
 recording (this is where the 0.7 s stall of the 5-minute runs was: see docs/performance.md).
+``--setup`` measures only that, in process and without the network: the CPU time, wall time and
+gen-2 garbage-collector passes of setting up ``--clients`` playbacks of the recording the way
+``rtscope serve`` does (recording loaded, shared parts built, ``gc.freeze()``), a figure that
+machine load barely moves.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import subprocess
 import sys
 import time
@@ -132,6 +137,42 @@ def late_moments(results: list[Result], plan: Plan, top: int = 3) -> str:
     return ", ".join(f"{sec} s: {len(ks)} clients" for sec, ks in ranked) or "none"
 
 
+def setup_cost(path: object, clients: int) -> str:
+    """What ``clients`` connections cost ``rtscope serve`` to set up, measured in this process."""
+    from rtscope.replay import playback
+    from rtscope.replay.recording import load_recording
+
+    recording = load_recording(path)  # type: ignore[arg-type]
+    prepare = getattr(playback, "script_of", None)  # absent before the fix: A/B with PYTHONPATH
+    if prepare is not None:
+        prepare(recording)
+    gc.collect()
+    gc.freeze()  # as cli/serve.py does
+    full_passes: list[float] = []
+    started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif info["generation"] == 2:
+            full_passes.append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(on_gc)
+    try:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        kept = [playback.Playback(recording, 0.0) for _ in range(clients)]
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        scanned = len(gc.get_objects()) - len(kept)  # what a full pass walks (not the frozen)
+    finally:
+        gc.callbacks.remove(on_gc)
+        gc.unfreeze()
+    return (
+        f"{clients} connections set up in {cpu * 1e3:.1f} ms of CPU ({wall * 1e3:.1f} ms wall),"
+        f" {len(full_passes)} gen-2 GC passes ({sum(full_passes) * 1e3:.1f} ms),"
+        f" {scanned:,} objects left for a full GC pass to scan"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=50)
@@ -139,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--full", action="store_true", help="a 5-minute session")
     p.add_argument("--quick", action="store_true", help="5 clients, 5 s")
     p.add_argument("--play", type=float, default=None, help="play only the first PLAY seconds")
+    p.add_argument("--setup", action="store_true", help="only the connections' set-up cost")
     args = p.parse_args(argv)
     if args.full:
         args.seconds = 300.0
@@ -157,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         f"rtscope serve at real time: {args.clients} clients × a {duration:.0f} s voice session"
         f"{played} ({len(plan.client)} client, {len(plan.server)} server messages each) (target 5)"
     )
+    if args.setup:
+        print(f"   {setup_cost(path, args.clients)} · {c.load()}")
+        return 0
     with c.workdir() as work:
         port = c.free_port()
         argv_ = [str(c.BIN / "rtscope"), "serve", str(path), "--listen", f"{c.HOST}:{port}"]

@@ -99,3 +99,11 @@ def test_serve_realtime_play_plays_only_the_start_of_a_longer_session(bench_cach
     out = run("serve_realtime.py", "--clients", "2", "--seconds", "4", "--play", "1")
     assert "the first 1 s played" in out
     assert "2/2 clients got every message" in out
+
+
+def test_serve_realtime_setup_prints_what_the_connections_cost_the_server(
+    bench_cache: Path,
+) -> None:
+    out = run("serve_realtime.py", "--clients", "3", "--seconds", "2", "--setup")
+    assert re.search(rf"3 connections set up in {NUMBER} ms of CPU \({NUMBER} ms wall\)", out)
+    assert re.search(r"\d+ gen-2 GC passes", out)
