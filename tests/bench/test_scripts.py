@@ -92,7 +92,7 @@ def test_serve_realtime_prints_lateness_and_the_clients_behind(bench_cache: Path
     assert re.search(rf"behind schedule: p50 {NUMBER} ms, p99 {NUMBER} ms", out)
     assert re.search(r"clients more than 50 ms behind: \d+/3", out)
     assert "3/3 clients got every message" in out
-    assert "seconds of the session with the most clients > 50 ms behind:" in out
+    assert "seconds of the session with the most clients > 50 ms behind (worst):" in out
 
 
 def test_serve_realtime_play_plays_only_the_start_of_a_longer_session(bench_cache: Path) -> None:

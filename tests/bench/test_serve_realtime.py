@@ -5,13 +5,13 @@ from __future__ import annotations
 from serve_realtime import Plan, Result, late_moments
 
 
-def test_late_moments_ranks_session_seconds_by_clients_more_than_50_ms_behind() -> None:
+def test_late_moments_ranks_seconds_by_clients_behind_then_by_the_worst_lateness() -> None:
     plan = Plan(server=[0.1, 1.2, 1.5, 7.0])
     a = Result(late=[0.0, 0.08, 0.0, 0.2])
     b = Result(late=[0.06, 0.09, 0.3, 0.0])
     c = Result(late=[0.0, 0.0, 0.051, 0.0])  # many late messages in one second count once
-    assert late_moments([a, b, c], plan) == "1 s: 3 clients, 0 s: 1 clients, 7 s: 1 clients"
-    assert late_moments([a, b, c], plan, top=1) == "1 s: 3 clients"
+    assert late_moments([a, b, c], plan) == "1 s: 3 (300 ms), 7 s: 1 (200 ms), 0 s: 1 (60 ms)"
+    assert late_moments([a, b, c], plan, top=1) == "1 s: 3 (300 ms)"
 
 
 def test_late_moments_says_none_when_no_client_was_behind() -> None:
