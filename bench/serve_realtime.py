@@ -145,6 +145,22 @@ def late_moments(results: list[Result], plan: Plan, top: int = 3) -> str:
     )
 
 
+def per_minute(results: list[Result], plan: Plan) -> str:
+    """p99 and max lateness per minute of the session, e.g. ``0-1 min 3.2/41.0 ms``.
+
+    Load from other processes comes and goes; lateness that follows it minute by minute is the
+    machine's, a stall of the server's own shows up whatever the load.
+    """
+    by_minute: dict[int, list[float]] = {}
+    for r in results:
+        for offset, late in zip(plan.server, r.late, strict=False):
+            by_minute.setdefault(int(offset // 60), []).append(late * 1e3)
+    return ", ".join(
+        f"{m}-{m + 1} min {c.percentile(v, 99):.1f}/{max(v):.1f}"
+        for m, v in sorted(by_minute.items())
+    )
+
+
 def setup_cost(path: object, clients: int) -> str:
     """What ``clients`` connections cost ``rtscope serve`` to set up, measured in this process."""
     from rtscope.replay import playback
@@ -249,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         f"   seconds of the session with the most clients > {TARGET_MS:g} ms behind (worst):"
         f" {late_moments(results, plan)}"
     )
+    print(f"   p99/max ms per minute of the session: {per_minute(results, plan)}")
     lag_ms = [x * 1e3 for x in lags]
     print(
         f"   the load generator: sends p99 {c.percentile(send_ms, 99):.1f} ms,"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serve_realtime import Plan, Result, late_moments
+from serve_realtime import Plan, Result, late_moments, per_minute
 
 
 def test_late_moments_ranks_seconds_by_clients_behind_then_by_the_worst_lateness() -> None:
@@ -16,3 +16,9 @@ def test_late_moments_ranks_seconds_by_clients_behind_then_by_the_worst_lateness
 
 def test_late_moments_says_none_when_no_client_was_behind() -> None:
     assert late_moments([Result(late=[0.01, 0.05])], Plan(server=[0.0, 1.0])) == "none"
+
+
+def test_per_minute_gives_p99_and_max_for_each_minute_of_the_session() -> None:
+    plan = Plan(server=[1.0, 59.0, 61.0])
+    results = [Result(late=[0.001, 0.002, 0.5]), Result(late=[0.001, 0.002, 0.004])]
+    assert per_minute(results, plan) == "0-1 min 2.0/2.0, 1-2 min 495.0/500.0"
