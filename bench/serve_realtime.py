@@ -15,7 +15,11 @@ Target (issue 6): 50 concurrent clients playing a 5-minute session at real time,
 than 50 ms behind schedule.
 
     python bench/serve_realtime.py [--clients 50] [--seconds 60] [--full (300 s)] [--quick]
-                                   [--play SECONDS] [--setup]
+                                   [--play SECONDS] [--setup] [--stagger MS]
+
+By default the clients start together and stay in step: each server message is due for all 50
+at the same instant, the harshest case (the last of 50 sends goes out ~6 ms after the first).
+``--stagger MS`` starts client k k×MS later, as real clients arrive.
 
 ``--play S`` plays only the first S seconds of the session (the server still loads all of it):
 what a connection costs the server depends on the recording's length, not on how long the client
@@ -77,7 +81,9 @@ class Result:
     received: int = 0
 
 
-async def one_client(url: str, plan: Plan, out: Result) -> None:
+async def one_client(url: str, plan: Plan, out: Result, delay: float = 0.0) -> None:
+    if delay:
+        await asyncio.sleep(delay)
     async with connect(url, compression=None, max_size=2**24, ping_interval=None) as ws:
         start = time.perf_counter()
 
@@ -99,7 +105,9 @@ async def one_client(url: str, plan: Plan, out: Result) -> None:
             await task
 
 
-async def run_clients(url: str, plan: Plan, clients: int) -> tuple[list[Result], list[float]]:
+async def run_clients(
+    url: str, plan: Plan, clients: int, stagger: float = 0.0
+) -> tuple[list[Result], list[float]]:
     """Every client's result, and this process's own event-loop lag samples (s)."""
     results = [Result() for _ in range(clients)]
     lags: list[float] = []
@@ -114,7 +122,9 @@ async def run_clients(url: str, plan: Plan, clients: int) -> tuple[list[Result],
 
     watch = asyncio.create_task(monitor())
     try:
-        await asyncio.gather(*(one_client(url, plan, r) for r in results))
+        await asyncio.gather(
+            *(one_client(url, plan, r, k * stagger) for k, r in enumerate(results))
+        )
     finally:
         stop.set()
         await watch
@@ -205,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="5 clients, 5 s")
     p.add_argument("--play", type=float, default=None, help="play only the first PLAY seconds")
     p.add_argument("--setup", action="store_true", help="only the connections' set-up cost")
+    p.add_argument(
+        "--stagger",
+        type=float,
+        default=0.0,
+        help="ms between client starts (default 0: all in step, every send due at once)",
+    )
     args = p.parse_args(argv)
     if args.full:
         args.seconds = 300.0
@@ -221,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         played = f", the first {args.play:g} s played"
     c.banner(
         f"rtscope serve at real time: {args.clients} clients × a {duration:.0f} s voice session"
-        f"{played} ({len(plan.client)} client, {len(plan.server)} server messages each) (target 5)"
+        f"{played} ({len(plan.client)} client, {len(plan.server)} server messages each)"
+        f"{f', started {args.stagger:g} ms apart' if args.stagger else ', started together'}"
+        " (target 5)"
     )
     if args.setup:
         print(f"   {setup_cost(path, args.clients)} · {c.load()}")
@@ -239,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             cpu0 = c.cpu_seconds(proc)
             t0 = time.perf_counter()
             url = f"ws://{c.HOST}:{port}/v1/realtime?model=gpt-realtime"
-            results, lags = asyncio.run(run_clients(url, plan, args.clients))
+            results, lags = asyncio.run(run_clients(url, plan, args.clients, args.stagger / 1e3))
             wall = time.perf_counter() - t0
             cpu = c.cpu_seconds(proc) - cpu0
         except (OSError, subprocess.SubprocessError) as exc:
