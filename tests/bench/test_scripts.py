@@ -96,8 +96,11 @@ def test_serve_realtime_prints_lateness_and_the_clients_behind(bench_cache: Path
 
 
 def test_serve_realtime_play_plays_only_the_start_of_a_longer_session(bench_cache: Path) -> None:
-    out = run("serve_realtime.py", "--clients", "2", "--seconds", "4", "--play", "1")
+    out = run(
+        "serve_realtime.py", "--clients", "2", "--seconds", "4", "--play", "1", "--stagger", "3"
+    )
     assert "the first 1 s played" in out
+    assert "started 3 ms apart" in out
     assert "2/2 clients got every message" in out
 
 
