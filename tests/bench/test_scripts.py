@@ -92,6 +92,7 @@ def test_serve_realtime_prints_lateness_and_the_clients_behind(bench_cache: Path
     assert re.search(rf"behind schedule: p50 {NUMBER} ms, p99 {NUMBER} ms", out)
     assert re.search(r"clients more than 50 ms behind: \d+/3", out)
     assert "3/3 clients got every message" in out
+    assert "seconds of the session with the most clients > 50 ms behind (worst):" in out
 
 
 def test_soak_memory_prints_heap_and_rss_every_ten_seconds() -> None:
@@ -100,3 +101,20 @@ def test_soak_memory_prints_heap_and_rss_every_ten_seconds() -> None:
     assert re.search(r"^\s+20s\s+[\d.]+\s+[\d.]+$", out, re.M)
     assert re.search(r"heap [+-][\d.]+ MiB, RSS [+-][\d.]+ MiB", out)
     assert " KiB " in out  # the lines that grew most
+
+
+def test_serve_realtime_play_plays_only_the_start_of_a_longer_session(bench_cache: Path) -> None:
+    out = run(
+        "serve_realtime.py", "--clients", "2", "--seconds", "4", "--play", "1", "--stagger", "3"
+    )
+    assert "the first 1 s played" in out
+    assert "started 3 ms apart" in out
+    assert "2/2 clients got every message" in out
+
+
+def test_serve_realtime_setup_prints_what_the_connections_cost_the_server(
+    bench_cache: Path,
+) -> None:
+    out = run("serve_realtime.py", "--clients", "3", "--seconds", "2", "--setup")
+    assert re.search(rf"3 connections set up in {NUMBER} ms of CPU \({NUMBER} ms wall\)", out)
+    assert re.search(r"\d+ gen-2 GC passes", out)

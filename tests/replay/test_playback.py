@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
+
 import orjson
 import pytest
 
-from rtscope.replay.playback import CloseAction, Payload, Playback
+from rtscope.replay.playback import CloseAction, Payload, Playback, script_of
 from rtscope.replay.recording import load_recording
 
 from .captures import TEXT_SESSION, write_capture
@@ -126,3 +128,49 @@ def test_recorded_server_close_is_replayed(tmp_path):
     out = drain(p, 1.0)
     assert isinstance(out[-1][1], CloseAction) and out[-1][1].code == 1001
     assert out[-1][0] == pytest.approx(0.15)
+
+
+def long_session(turns: int, deltas: int) -> list[tuple[float, str, dict[str, object]]]:
+    """session.created, then ``turns`` × (one client append, ``deltas`` server deltas)."""
+    out: list[tuple[float, str, dict[str, object]]] = [
+        (0.0, "server", {"type": "session.created", "event_id": "e0"})
+    ]
+    for turn in range(turns):
+        t = 1.0 + turn
+        out.append((t, "client", {"type": "input_audio_buffer.append", "audio": "AAAA"}))
+        out += [
+            (t + 0.01 * (k + 1), "server", {"type": "response.output_audio.delta", "delta": "AA"})
+            for k in range(deltas)
+        ]
+    return out
+
+
+def test_a_connection_costs_its_first_block_not_the_whole_recording(tmp_path):
+    # rtscope serve: 50 clients connecting at once to a 5-minute session each copied the whole
+    # recording (~17 000 objects) and stalled every client ~0.7 s. Playbacks now share one
+    # script per recording; a new connection allocates a handful of objects, not one per message.
+    rec = load_recording(write_capture(tmp_path / "long.jsonl", long_session(100, 40)))
+    assert len(rec.messages) == 4101
+    Playback(rec, now=0.0)  # builds the shared script
+    gc.collect()
+    gc.disable()
+    try:
+        before = len(gc.get_objects())
+        playbacks = [Playback(rec, now=float(i)) for i in range(10)]
+        grown = len(gc.get_objects()) - before
+    finally:
+        gc.enable()
+    assert grown < 10 * 30, grown  # was > 10 × 4 100
+    assert all(p.next_due() == float(i) for i, p in enumerate(playbacks))
+    assert script_of(rec) is script_of(rec)
+
+
+def test_playbacks_of_one_recording_keep_their_own_progress(recording):
+    first, second = Playback(recording, now=0.0), Playback(recording, now=0.0)
+    drain(first, 0.0), drain(second, 0.0)
+    first.receive(1.0, client(0))
+    assert types(drain(first, 5.0)) == ["session.updated"]
+    assert drain(second, 5.0) == [] and second.cursor == 0
+    second.receive(2.0, client(0))
+    assert types(drain(second, 5.0)) == ["session.updated"]
+    assert first.cursor == second.cursor == 1

@@ -132,12 +132,15 @@ def command(
     else:
         if capture is None:
             raise click.UsageError("give a CAPTURE to serve, or --simulate")
-        from ..replay.playback import Playback
+        from ..replay.playback import Playback, script_of
         from ..replay.recording import load_recording
 
         recording = load_recording(capture, conn)
-        # The recording lives as long as the server: keep the garbage collector's full passes
-        # from scanning it (a 5-minute session is ~17 000 records): such a pass stalls every client.
+        # What every connection shares is built once, here (a connection then costs only its
+        # first block), and, like the recording, lives as long as the server: keep the garbage
+        # collector's full passes from scanning it (a 5-minute session is ~17 000 records):
+        # such a pass stalls every client.
+        script_of(recording)
         gc.collect()
         gc.freeze()
 

@@ -32,7 +32,7 @@ import orjson
 from ..capture.codec import payload_of
 from .recording import Recording
 
-__all__ = ["MATCH_FIELDS", "Mismatch", "Payload", "Playback", "describe"]
+__all__ = ["MATCH_FIELDS", "Mismatch", "Payload", "Playback", "Script", "describe", "script_of"]
 
 #: Extra fields (dotted paths) compared for a client event type, beyond ``type``.
 MATCH_FIELDS: dict[str, tuple[str, ...]] = {
@@ -90,22 +90,46 @@ def describe(event: dict[str, Any] | None) -> str:
     return head if len(sig) == 1 else f"{head}({','.join(str(v) for v in sig[1:])})"
 
 
-def _payloads(recording: Recording) -> list[Payload | None]:
-    """Each recorded server message serialized once per recording (``None`` for client ones).
+@dataclass(frozen=True)
+class Script:
+    """What every playback of one recording shares, derived once from its messages.
 
-    Every client connection of ``rtscope serve`` plays the same recording: serializing per
-    connection made 50 clients in step stall the event loop for 90-200 ms (bench/serve_realtime).
+    ``client``: the recorded client messages; ``client_t``: their offsets; ``blocks[0]``: the
+    server messages before the first client message, ``blocks[i + 1]``: those that followed
+    client message ``i``, each as ``(offset, payload)`` with the payload serialized once.
+
+    Built per connection, this was ~17 000 objects for a 5-minute voice session: 50 clients
+    connecting at once kept the event loop busy building them (plus the garbage collector's
+    full passes over the growing heap) for ~1 s, so the first messages of most clients went out
+    0.7-0.8 s late (bench/serve_realtime.py --full). Shared, a connection costs its first block.
     """
-    cached: list[Payload | None] | None = recording.cache.get("payloads")
+
+    client: tuple[dict[str, Any], ...]
+    client_t: tuple[float, ...]
+    blocks: tuple[tuple[tuple[float, Payload], ...], ...]
+
+
+def script_of(recording: Recording) -> Script:
+    """The recording's :class:`Script`, built on first use and cached on the recording.
+
+    ``rtscope serve`` calls it before :func:`gc.freeze` so the shared objects are frozen too.
+    """
+    cached: Script | None = recording.cache.get("script")
     if cached is None:
-        cached = []
+        client: list[dict[str, Any]] = []
+        client_t: list[float] = []
+        blocks: list[list[tuple[float, Payload]]] = [[]]
         for msg in recording.messages:
+            offset = recording.offset(msg) or 0.0
             if msg.get("from") == "client":
-                cached.append(None)
+                client.append(msg)
+                client_t.append(offset)
+                blocks.append([])
             else:
                 data, is_text = payload_of(msg)
-                cached.append(Payload(data, binary=not is_text))
-        recording.cache["payloads"] = cached
+                blocks[-1].append((offset, Payload(data, binary=not is_text)))
+        cached = Script(tuple(client), tuple(client_t), tuple(tuple(b) for b in blocks))
+        recording.cache["script"] = cached
     return cached
 
 
@@ -124,17 +148,10 @@ class Playback:
         # moves them all at every send
         self._queue: deque[tuple[float, Payload | CloseAction]] = deque()
         self._last_at = now
-        self.client: list[dict[str, Any]] = []
-        self._client_t: list[float] = []
-        self._blocks: list[list[tuple[float, Payload]]] = [[]]
-        for msg, payload in zip(recording.messages, _payloads(recording), strict=True):
-            offset = recording.offset(msg) or 0.0
-            if payload is None:
-                self.client.append(msg)
-                self._client_t.append(offset)
-                self._blocks.append([])
-            else:
-                self._blocks[-1].append((offset, payload))
+        script = script_of(recording)
+        self.client = script.client
+        self._client_t = script.client_t
+        self._blocks = script.blocks
         self.cursor = 0
         self._release(0, now, 0.0)
         if not self.client:
