@@ -161,8 +161,9 @@ class Limits:
 
     #: conversation items with every detail (audio, truncation, transcription)
     items: int = 64
-    #: older items as (type, role, audio): what judging a truncate of an old item needs
-    item_kinds: int = 1024
+    #: older items as (type, role, audio): what judging a truncate of an old item needs (a turn
+    #: makes 2-4 items: 320 items are ~100 turns; 1 024 took `make soak` 7 minutes to fill)
+    item_kinds: int = 256
     #: responses (those still in progress are dropped last)
     responses: int = 64
     #: client requests (not appends), for error correlation and "sent between update and ack"
