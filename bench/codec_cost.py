@@ -3,9 +3,10 @@
 What ``Recorder.websocket_message`` does for every message, timed in isolation on the harness's
 Realtime-shaped payloads: ``message_record`` (classify + parse + redaction prefilter),
 ``might_hold_secret`` (the redaction prefilter alone), ``dumps`` of the record, and
-``CaptureWriter.write_line`` (one ``write(2)`` to a file in a temp dir), and the suggested
-prefilter that skips the base64 audio (``prefilter_skipping_audio``). Best of ``--repeat``
-timings of ``--number`` calls each, so a busy machine inflates these less than wall-clock runs.
+``CaptureWriter.write_line`` (one ``write(2)`` to a file in a temp dir), and the prefilter
+that skips the base64 audio (``event_might_hold_secret``, first suggested here). Best of
+``--repeat`` timings of ``--number`` calls each, so a busy machine inflates these less than
+wall-clock runs.
 
     python bench/codec_cost.py [--number 20000] [--repeat 5]
 """
@@ -21,36 +22,8 @@ import harness
 import orjson
 
 from rtscope.capture.codec import dumps, message_record
-from rtscope.capture.redact import might_hold_secret
+from rtscope.capture.redact import event_might_hold_secret, might_hold_secret
 from rtscope.capture.writer import CaptureWriter
-from rtscope.protocol.events import AUDIO_FIELDS
-
-
-def prefilter_skipping_audio(payload: bytes, event: dict[str, object]) -> bool:
-    """The fix suggested in docs/performance.md, timed here (not used by rtscope itself).
-
-    Same answer as ``might_hold_secret(payload)`` for any payload whose audio field is plain
-    base64 (no ``-``, ``_`` or space, so no secret pattern can sit inside it): only the bytes
-    around the audio string are scanned.
-    """
-    etype = event.get("type")
-    fields = AUDIO_FIELDS.get(etype) if isinstance(etype, str) else None
-    if fields:
-        name = fields[0]
-        value = event.get(name)
-        if isinstance(value, str) and len(value) > 256:
-            if "-" not in value and "_" not in value and " " not in value:
-                raw = value.encode("ascii", "surrogateescape")
-                # A verbatim payload holds the value right after its key (compact JSON); check
-                # the bytes there are the value (memcmp) instead of searching for it.
-                key = b'"' + name.encode() + b'":"'
-                at = payload.find(key)
-                start = at + len(key)
-                if at >= 0 and payload[start : start + len(raw)] == raw:
-                    return might_hold_secret(payload[:start]) or might_hold_secret(
-                        payload[start + len(raw) :]
-                    )
-    return might_hold_secret(payload)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                 dmp = best(lambda r=record: dumps(r))
                 wrt = best(lambda ln=line: writer.write_line(ln))
                 event = orjson.loads(payload)
-                alt = best(lambda p=payload, e=event: prefilter_skipping_audio(p, e))
+                alt = best(lambda p=payload, e=event: event_might_hold_secret(p, e))
                 print(
                     f"   {label:28} {enc:>15.1f} {pre:>18.1f} {dmp:>7.1f} {wrt:>11.1f} {alt:>21.1f}"
                 )

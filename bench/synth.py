@@ -184,10 +184,7 @@ class _Session:
         rng = self.rng
         user = self._id("item")
         # the app refreshes the assistant's context every turn (instructions + tools)
-        cfg = _session_config()
-        for key in ("id", "object", "expires_at"):
-            cfg.pop(key)
-        self.client({"type": "session.update", "session": cfg}, 0.01)
+        self.client({"type": "session.update", "session": _update_config()}, 0.01)
         self.server({"type": "session.updated", "session": _session_config()}, 0.04)
         speech_chunks = rng.randint(20, 90)  # 0.8–3.6 s of speech, 40 ms per append
         for i in range(speech_chunks + 12):
@@ -475,10 +472,7 @@ class _SessionV2(_Session):
     def turn(self) -> None:
         rng = self.rng
         user = self._id("item")
-        cfg = _session_config()
-        for key in ("id", "object", "expires_at"):
-            cfg.pop(key)
-        self.cli({"type": "session.update", "session": cfg}, 0.01)
+        self.cli({"type": "session.update", "session": _update_config()}, 0.01)
         self.srv({"type": "session.updated", "session": _session_config()}, 0.04)
         speech_s = rng.uniform(0.8, 3.6)
         self.wait(0.3)
@@ -566,6 +560,14 @@ class _SessionV2(_Session):
         if not barge:  # the client plays the answer out, then the user thinks
             self.wait(max(0.0, speak_start + chunks * 0.06 - self.t))
         self.wait(rng.uniform(0.5, 3.0))
+
+
+def _update_config() -> dict[str, Any]:
+    """What the app sends in ``session.update``: the session config without server-set fields."""
+    cfg = _session_config()
+    for key in ("id", "object", "expires_at"):
+        cfg.pop(key)
+    return cfg
 
 
 def _session_config() -> dict[str, Any]:

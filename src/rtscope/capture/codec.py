@@ -195,13 +195,13 @@ def _counted_audio_event(payload: bytes) -> dict[str, Any] | None:
     ``None`` when ``payload`` is not an audio event with plain base64 audio, spans several lines
     (JSONL needs one) or may hold a secret around its audio: the general path handles those.
     """
-    if b"\n" in payload or b"\r" in payload:
-        return None
     parsed = parse_counting_audio(payload)
     if parsed is None:
         return None
     event, span = parsed
-    if might_hold_secret(payload[: span.start] + payload[span.end :]):
+    # The audio is proven plain base64 (no line break, no secret): only the bytes around it count.
+    around = payload[: span.start] + payload[span.end :]
+    if b"\n" in around or b"\r" in around or might_hold_secret(around):
         return None
     event[span.field] = {"bytes": b64_decoded_len(payload, span.start, span.end)}
     return dict(event)
