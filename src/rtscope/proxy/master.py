@@ -6,8 +6,9 @@ needs only: ``Core`` (option checks), ``Proxyserver`` (listening, connections), 
 upstream TLS), and the :class:`~rtscope.proxy.addon.Recorder`. Startup errors (port taken) are
 raised as :class:`~rtscope.errors.RecorderError` instead of mitmproxy's ``ErrorCheck`` exit.
 
-Only this embedded proxy also gets :class:`~rtscope.proxy.backpressure.Backpressure`: a peer that
-sends faster than the proxy relays is held back by TCP instead of being queued in memory
+Its wsproto unmasks and masks client frames with websockets' C XOR (:mod:`.wsmask`), not in
+Python. Only this embedded proxy also gets :class:`~rtscope.proxy.backpressure.Backpressure`: a
+peer that sends faster than the proxy relays is held back by TCP instead of being queued in memory
 (``RecordConfig.backlog``; the environment variable ``RTSCOPE_RECORD_BACKLOG`` sets it for
 ``rtscope record``, ``0`` turns it off).
 
@@ -269,6 +270,9 @@ class RecordProxy:
                 " (choose another port with --listen)"
             )
         await master.running()
+        from .wsmask import install as use_c_masking
+
+        use_c_masking()  # websockets' C XOR for wsproto's frame (un)masking; undone in stop()
         _RUNNING = self
         addrs = proxyserver.listen_addrs()
         host, port = addrs[0][0], addrs[0][1]
@@ -298,6 +302,9 @@ class RecordProxy:
             return
         if _RUNNING is self:
             _RUNNING = None
+        from .wsmask import uninstall
+
+        uninstall()
         proxyserver = master.addons.get("proxyserver")
         try:
             await proxyserver.servers.update([])
