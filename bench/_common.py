@@ -190,7 +190,8 @@ class Candidate:
     name: str
     available: bool
     reason: str = ""
-    #: "direct" | "mitmdump" | "lean" | "addon" | "record" | "record-nolive" | "record-nobp"
+    #: "direct" | "mitmdump" | "lean" | "addon" | "addon-mapped" | "record" | "record-nolive" |
+    #: "record-nobp" | "record-mapped" | "record-nolive-mapped"
     kind: str = ""
 
     def argv(self, upstream: int, port: int, out: Path) -> list[str]:
@@ -203,21 +204,26 @@ class Candidate:
                 sys.executable, str(HERE / "lean_proxy.py"),
                 "--upstream-port", str(upstream), "--port", str(port),
             ]  # fmt: skip
-        if self.kind == "addon":
+        if self.kind in ("addon", "addon-mapped"):
             return [
                 mitmdump, "-q", "--set", "flow_detail=0", "-s", addon_path() or "",
                 "--set", f"rtscope_dir={out}", "--mode", reverse,
+                *(["--set", "rtscope_mapped=true"] if self.kind == "addon-mapped" else []),
             ]  # fmt: skip
-        if self.kind in ("record", "record-nolive", "record-nobp"):
+        if self.kind in _RECORDS:
             # record-nobp: the same, with backpressure off (RTSCOPE_RECORD_BACKLOG=0; `env` execs,
             # so the pid measured is rtscope's).
             env = ["env", "RTSCOPE_RECORD_BACKLOG=0"] if self.kind == "record-nobp" else []
             return [
                 *env, str(BIN / "rtscope"), "record", "--upstream", f"http://{HOST}:{upstream}",
                 "--listen", f"{HOST}:{port}", "--out", str(out), "--quiet",
-                *(["--no-live"] if self.kind == "record-nolive" else []),
+                *(["--no-live"] if "nolive" in self.kind else []),
+                *(["--mapped"] if self.kind.endswith("mapped") else []),
             ]  # fmt: skip
         raise ValueError(self.kind)
+
+
+_RECORDS = ("record", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped")
 
 
 def _rtscope(*args: str) -> subprocess.CompletedProcess[str]:
@@ -252,8 +258,9 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     """direct, bare mitmdump, mitmdump -s rtscope addon, rtscope record (in that order).
 
     ``record-nolive`` (``rtscope record --no-live``), ``lean`` (embedded mitmproxy, no
-    recorder: the ceiling of ``rtscope record``) and ``record-nobp`` (``rtscope record`` with its
-    backpressure turned off) are only included when asked for by name.
+    recorder: the ceiling of ``rtscope record``), ``record-nobp`` (``rtscope record`` with its
+    backpressure turned off) and the ``--mapped`` variants ``record-mapped``,
+    ``record-nolive-mapped`` and ``addon-mapped`` are only included when asked for by name.
     """
     found = [
         Candidate("direct", True, kind="direct"),
@@ -273,13 +280,20 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     found.append(Candidate("record --no-live", ok, why, "record-nolive"))
     found.append(Candidate("lean, no recorder", True, kind="lean"))
     found.append(Candidate("record, no backpress.", ok, why, "record-nobp"))
+    found.append(Candidate("record --mapped", ok, why, "record-mapped"))
+    found.append(Candidate("record --no-live --mapped", ok, why, "record-nolive-mapped"))
+    found.append(
+        Candidate("addon, mapped", path is not None, "no `rtscope addon-path`", "addon-mapped")
+    )
     if names:
         return [c for c in found if c.kind in names or c.name in names]
     return [c for c in found if c.kind not in _ON_REQUEST]
 
 
 #: Candidates that only run when named (``--only``): the ceiling and variants of the recorder.
-_ON_REQUEST = ("lean", "record-nolive", "record-nobp")
+_ON_REQUEST = (
+    "lean", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped", "addon-mapped"
+)  # fmt: skip
 
 
 @dataclass

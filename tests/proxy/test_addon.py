@@ -72,11 +72,17 @@ async def _session(client: Any, connect: Any) -> None:
             pass
 
 
+@pytest.mark.parametrize("mapped", [False, True], ids=["write", "mapped"])
 @pytest.mark.parametrize("dialect", ["ga", "beta"])
 async def test_sdk_session_recorded_byte_exact_both_ways(
-    dialect: str, start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+    dialect: str,
+    mapped: bool,
+    start_proxy: StartProxy,
+    realtime_server: RealtimeServer,
+    tmp_path: Path,
 ) -> None:
-    _, port = await start_proxy()
+    proxy, port = await start_proxy(mapped=mapped)
+    assert proxy.recorder.mapped is mapped
     client = AsyncOpenAI(api_key=API_KEY, websocket_base_url=f"ws://127.0.0.1:{port}/v1")
     connect = client.realtime.connect if dialect == "ga" else client.beta.realtime.connect
     await _session(client, connect)
@@ -108,10 +114,12 @@ async def test_sdk_session_recorded_byte_exact_both_ways(
     assert len(list(reader)) == len(recs) - 1 and reader.problems == []
 
 
+@pytest.mark.parametrize("mapped", [False, True], ids=["write", "mapped"])
 async def test_text_binary_non_json_and_large_messages_pass_untouched(
-    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+    mapped: bool, start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
 ) -> None:
-    _, port = await start_proxy()
+    # mapped: the 16 MiB message spans many of the capture's 1 MiB windows
+    _, port = await start_proxy(mapped=mapped)
     big = 16 * 2**20  # issue 7: a 16 MiB message
     blob = bytes(range(256)) * 1024
     async with websockets.connect(

@@ -8,9 +8,11 @@ Reads, one line at a time and never the whole file into memory:
 - bare-event JSONL: one Realtime event object per line, no ``kind``. The direction follows from
   the event type, the time from an optional numeric ``t`` (or ``from`` if the line gives it).
 
-A truncated last line (a recorder killed mid-write) is reported in :attr:`CaptureReader.problems`
-and everything before it is kept. Anything else unreadable raises :class:`CaptureError` naming the
-file, the line and the problem; a newer format version raises :class:`CaptureVersionError`.
+A truncated last line (a recorder killed mid-write), or NUL bytes after the last line (a capture
+written through a memory map that was never closed), is reported in
+:attr:`CaptureReader.problems` and everything before it is kept. Anything else unreadable raises
+:class:`CaptureError` naming the file, the line and the problem; a newer format version raises
+:class:`CaptureVersionError`.
 """
 
 from __future__ import annotations
@@ -117,6 +119,25 @@ class CaptureReader:
             for f in owned:
                 f.close()
 
+    def _cut_tail(self, line: bytes, lineno: int) -> CaptureError:
+        """The problem of a last line without its newline: cut, or NUL bytes after the lines
+        (a capture written through a memory map and not closed: ``rtscope record --mapped``)."""
+        text = line.rstrip(b"\x00")
+        if len(text) == len(line):
+            return self.error(
+                "last line is truncated and was skipped",
+                line=lineno,
+                hint="the writer stopped mid-line; everything before it was read",
+            )
+        nul = f"{len(line) - len(text):,} NUL bytes"
+        return self.error(
+            f"the capture was not closed: {nul}{' after a cut line' if text else ''} at its end"
+            " were skipped",
+            line=lineno,
+            hint="written with 'rtscope record --mapped' and stopped before closing it (or still "
+            "being written); everything before was read",
+        )
+
     def _records(self, stream: IO[bytes]) -> Iterator[Record]:
         bare_seq = 0
         lineno = 0
@@ -139,13 +160,7 @@ class CaptureReader:
                 obj = loads(line)
             except orjson.JSONDecodeError as exc:
                 if not line.endswith(b"\n"):
-                    self.problems.append(
-                        self.error(
-                            "last line is truncated and was skipped",
-                            line=lineno,
-                            hint="the writer stopped mid-line; everything before it was read",
-                        )
-                    )
+                    self.problems.append(self._cut_tail(line, lineno))
                     return
                 raise self.error(
                     f"not valid JSON ({_short(str(exc))})",

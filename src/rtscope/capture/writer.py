@@ -6,11 +6,17 @@ returns, so a ``kill -9`` of the writing process loses nothing written, ``tail -
 session live, and several writers may append to one file without interleaving within a line.
 No ``fsync`` is made per line (that would block on the device); :meth:`close` makes one.
 
+``mapped=True`` (``rtscope record --mapped``) copies lines into a memory map of the file instead
+(:mod:`.mapped`): the same guarantee against ``kill -9`` at a fraction of the CPU per line, but no
+``tail -f`` while the file is open (it is longer than its lines until closed).
+
 Files are created 0600 and directories 0700, whatever the process umask.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import re
 import time
@@ -19,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .codec import Record, dumps, header_record
+from .mapped import MappedAppender
 
 __all__ = ["CaptureWriter", "capture_filename", "ensure_private_dir"]
 
@@ -54,14 +61,44 @@ class CaptureWriter:
         header: extra fields for the header record (e.g. what a replay replays).
     """
 
-    def __init__(self, path: str | os.PathLike[str], header: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        header: dict[str, Any] | None = None,
+        *,
+        mapped: bool = False,
+    ) -> None:
         self.path = Path(path)
         ensure_private_dir(self.path.parent)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
+        flags = os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        flags |= os.O_RDWR if mapped else os.O_WRONLY | os.O_APPEND
         self._fd: int | None = os.open(self.path, flags, 0o600)
         os.fchmod(self._fd, 0o600)  # the umask can only narrow the mode; make it exact
+        #: Lines go through a memory map (:mod:`.mapped`) instead of one ``write(2)`` each.
+        self._mapped: MappedAppender | None = None
+        if mapped:
+            self._mapped = self._map(self._fd)
         self.records = 0
+        #: Bytes of lines written (the file's length, except while mapped: see :mod:`.mapped`).
+        self.size = 0
         self.write(header_record(time.time(), **(header or {})))
+
+    def _map(self, fd: int) -> MappedAppender | None:
+        try:
+            return MappedAppender(fd)
+        except OSError as exc:
+            os.ftruncate(fd, 0)
+            if exc.errno == errno.ENOSPC:
+                os.close(fd)
+                os.unlink(self.path)
+                raise
+            # no mapping on this file system: one write(2) per line after all
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+            return None
+
+    @property
+    def mapped(self) -> bool:
+        return self._mapped is not None
 
     @property
     def closed(self) -> bool:
@@ -75,17 +112,30 @@ class CaptureWriter:
         """Write one already-encoded line (ending in ``\\n``) with as few syscalls as possible."""
         if self._fd is None:
             raise ValueError(f"{self.path} is closed")
-        view = memoryview(line)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        if self._mapped is not None:
+            self._mapped.write(line)  # all of the line or (OSError) nothing
+        else:
+            view = memoryview(line)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
         self.records += 1
+        self.size += len(line)
+
+    def discard_after(self, size: int) -> None:
+        """Cut a partly written line off (after an ``OSError``): the file ends at ``size``."""
+        if self._mapped is not None or self._fd is None:
+            return  # a mapped line is copied whole or not at all; the map must not shrink
+        if os.fstat(self._fd).st_size > size:
+            os.ftruncate(self._fd, size)
 
     def close(self) -> None:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
         try:
+            if self._mapped is not None:
+                self._mapped.close()  # the file cut to its lines
             os.fsync(fd)
         except OSError:
             pass

@@ -102,6 +102,13 @@ def _is_loopback(host: str) -> bool:
     help="mitmproxy's configuration directory (its CA lives there).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No per-connection summary lines.")
+@click.option(
+    "--mapped",
+    is_flag=True,
+    help="Write captures through a memory map: a third less proxy CPU per 4 KB message, but no "
+    "tail -f while recording, and a killed proxy leaves NUL bytes at the end of a capture "
+    "(rtscope skips them). See docs/recording.md.",
+)
 def command(
     upstream: str,
     listen: str,
@@ -114,6 +121,7 @@ def command(
     single_file: str,
     confdir: str,
     quiet: bool,
+    mapped: bool,
 ) -> None:
     """Run a recording proxy: every WebSocket connection becomes a capture file.
 
@@ -155,6 +163,7 @@ def command(
         quiet=quiet,
         single_file=single_file,
         confdir=confdir,
+        mapped=mapped,
     )
     if not _is_loopback(host):
         click.echo(

@@ -126,6 +126,7 @@ class Recorder:
         self.single_file: Path | None = None
         self.live: LiveFindings | None = None
         self.idle_timeout = 0
+        self.mapped = False
         self._conns: dict[str, ConnectionLog] = {}
         self._shared: LineSink | None = None
         self._shared_lock: asyncio.Lock | None = None
@@ -163,6 +164,13 @@ class Recorder:
             "Close connections idle for this many seconds (0: never; mitmproxy's default is 600).",
         )
         loader.add_option("rtscope_quiet", bool, False, "No per-connection summary lines.")
+        loader.add_option(
+            "rtscope_mapped",
+            bool,
+            False,
+            "Write captures through a memory map: less CPU per message, but no tail -f while "
+            "recording and NUL bytes at the end of a capture if the proxy is killed.",
+        )
 
     def configure(self, updated: set[str]) -> None:
         opts = self._options
@@ -176,6 +184,8 @@ class Recorder:
             self.audio = "drop" if opts.rtscope_audio == "drop" else "keep"
         if "rtscope_quiet" in updated:
             self.quiet = bool(opts.rtscope_quiet)
+        if "rtscope_mapped" in updated:
+            self.mapped = bool(opts.rtscope_mapped)
         if "rtscope_file" in updated or "rtscope_dir" in updated:
             name = opts.rtscope_file
             self.single_file = self.out_dir / os.path.expanduser(name) if name else None
@@ -197,7 +207,8 @@ class Recorder:
 
     def _open_writer(self, path: Path) -> LineSink:
         """Create a capture file (worker thread: mkdir/open/write are blocking)."""
-        return LineSink(CaptureWriter(path, header={"recorder": {"audio": self.audio}}))
+        header = {"recorder": {"audio": self.audio}}
+        return LineSink(CaptureWriter(path, header=header, mapped=self.mapped))
 
     async def _sink_for(self, state: ConnectionLog, model: str | None) -> LineSink:
         if self.single_file is None:

@@ -14,7 +14,6 @@ Record written when the capture has a gap::
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,7 +38,7 @@ class LineSink:
     def __init__(self, writer: CaptureWriter) -> None:
         self.writer = writer
         self.path: Path = writer.path
-        self.size = os.stat(writer.path).st_size
+        self.size = writer.size
 
     def write(self, line: bytes) -> None:
         try:
@@ -52,8 +51,7 @@ class LineSink:
     def _cut_partial(self) -> None:
         # Error path only (e.g. ENOSPC after a short write): remove the half-written line.
         try:
-            if os.stat(self.path).st_size > self.size:
-                os.truncate(self.path, self.size)
+            self.writer.discard_after(self.size)
         except OSError:
             pass
 

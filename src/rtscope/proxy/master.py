@@ -138,6 +138,8 @@ class RecordConfig:
     single_file: str = ""
     idle_timeout: int = 0
     confdir: str = "~/.mitmproxy"
+    #: Write captures through a memory map (:mod:`rtscope.capture.mapped`).
+    mapped: bool = False
     #: Bytes one connection may have queued in the proxy (read, not yet relayed) before the proxy
     #: stops reading it; ``0`` turns backpressure off; ``None``: ``$RTSCOPE_RECORD_BACKLOG`` or
     #: 1 MiB.
@@ -235,6 +237,7 @@ class RecordProxy:
             rtscope_quiet=cfg.quiet,
             rtscope_file=cfg.single_file,
             rtscope_idle_timeout=cfg.idle_timeout,
+            rtscope_mapped=cfg.mapped,
             **settings,
         )
         return master
