@@ -13,7 +13,9 @@ behaviour, so the same proxy carries every kind of load:
 
 Payloads are JSON text frames shaped like Realtime events: small control events (~200 B) and
 audio events (``input_audio_buffer.append`` from the client, ``response.output_audio.delta`` from
-the server) carrying base64 audio (4 KB frames). Compression is off on both sides: the figures
+the server) carrying base64 audio (4 KB frames). In sink mode they form a valid session: the
+server sends ``session.created`` first and each burst is one response (``response.created``, its
+item and content part, the deltas, ``response.done``). Compression is off on both sides: the figures
 are about framing, relaying and recording, not zlib.
 """
 
@@ -61,22 +63,67 @@ def client_event(size: int, i: int, rng: random.Random | None = None) -> bytes:
     return _exact(head, size, rng, audio=False)
 
 
-def server_event(size: int, i: int, rng: random.Random | None = None) -> bytes:
-    """A server → client event of exactly ``size`` bytes (≥ 200)."""
+def server_event(
+    size: int, i: int, rng: random.Random | None = None, response: str = "resp_BENCH"
+) -> bytes:
+    """A server → client event of exactly ``size`` bytes (≥ 200), a delta of ``response``."""
     rng = rng or random.Random(i)
+    ids = f'"response_id":"{response}","item_id":"item_{response}","output_index":0,'
     if size >= 1024:
         head = (
-            '{"type":"response.output_audio.delta","event_id":"event_'
-            f'{i:012d}","response_id":"resp_BENCH","item_id":"item_BENCH","output_index":0,'
+            f'{{"type":"response.output_audio.delta","event_id":"event_{i:012d}",{ids}'
             '"content_index":0,"delta":"'
         )
         return _exact(head, size, rng, audio=True)
     head = (
-        '{"type":"response.output_audio_transcript.delta","event_id":"event_'
-        f'{i:012d}","response_id":"resp_BENCH","item_id":"item_BENCH","output_index":0,'
+        f'{{"type":"response.output_audio_transcript.delta","event_id":"event_{i:012d}",{ids}'
         '"content_index":0,"delta":"'
     )
     return _exact(head, size, rng, audio=False)
+
+
+#: What a Realtime server sends first (sink mode): the deltas and appends that follow belong to a
+#: valid session, as in real traffic, so a recorder's live analysis takes the path real traffic
+#: takes (deltas of an unknown response would be a protocol violation on every message).
+SESSION_CREATED = orjson.dumps(
+    {
+        "type": "session.created",
+        "event_id": "event_BENCH",
+        "session": {"id": "sess_BENCH", "object": "realtime.session", "type": "realtime"},
+    }
+)
+
+
+def response_events(response: str) -> tuple[list[bytes], bytes]:
+    """The events that open ``response`` (before its deltas) and the one that ends it."""
+    item = f"item_{response}"
+    ids = {"response_id": response, "item_id": item, "output_index": 0, "content_index": 0}
+    opening = [
+        {
+            "type": "response.created",
+            "event_id": f"event_{response}_0",
+            "response": {"id": response, "object": "realtime.response", "status": "in_progress"},
+        },
+        {
+            "type": "response.output_item.added",
+            "event_id": f"event_{response}_1",
+            "response_id": response,
+            "output_index": 0,
+            "item": {"id": item, "type": "message", "role": "assistant", "content": []},
+        },
+        {
+            "type": "response.content_part.added",
+            "event_id": f"event_{response}_2",
+            **ids,
+            "part": {"type": "audio", "transcript": ""},
+        },
+    ]
+    done = {
+        "type": "response.done",
+        "event_id": f"event_{response}_3",
+        "response": {"id": response, "object": "realtime.response", "status": "completed"},
+    }
+    return [orjson.dumps(e) for e in opening], orjson.dumps(done)
 
 
 def _exact(head: str, size: int, rng: random.Random, *, audio: bool) -> bytes:
@@ -105,7 +152,10 @@ async def _handler(ws: ServerConnection) -> None:
     path = ws.request.path if ws.request is not None else "/"
     echo = "mode=echo" in path
     count = 0
+    bursts = 0
     try:
+        if not echo:
+            await ws.send(SESSION_CREATED, text=True)
         while True:
             msg = await ws.recv(decode=False)
             if echo:
@@ -117,8 +167,14 @@ async def _handler(ws: ServerConnection) -> None:
                     await ws.send(control("count", n=count), text=True)
                     count = 0
                 elif cmd["type"] == "bench.burst":
+                    bursts += 1
                     sent = await _burst(
-                        ws, int(cmd["size"]), cmd.get("n"), cmd.get("seconds"), cmd.get("window")
+                        ws,
+                        int(cmd["size"]),
+                        cmd.get("n"),
+                        cmd.get("seconds"),
+                        cmd.get("window"),
+                        f"resp_BENCH{bursts}",
                     )
                     await ws.send(control("count", n=sent), text=True)
                 continue
@@ -130,11 +186,20 @@ async def _handler(ws: ServerConnection) -> None:
 
 
 async def _burst(
-    ws: ServerConnection, size: int, n: int | None, seconds: float | None, window: int | None
+    ws: ServerConnection,
+    size: int,
+    n: int | None,
+    seconds: float | None,
+    window: int | None,
+    response: str = "resp_BENCH",
 ) -> int:
-    """Send events; with ``window``, never more than that many unacknowledged by the client."""
-    frames = [server_event(size, i) for i in range(64)]
-    sent = 0
+    """Send one response's events: its opening events, deltas, ``response.done`` (all counted);
+    with ``window``, never more than that many unacknowledged by the client."""
+    frames = [server_event(size, i, response=response) for i in range(64)]
+    opening, done = response_events(response)
+    for event in opening:
+        await ws.send(event, text=True)
+    sent = len(opening)
     deadline = time.monotonic() + seconds if seconds else None
     limit = n if n is not None else 1 << 62
     credit = _Credit(ws) if window else None
@@ -150,7 +215,8 @@ async def _burst(
     finally:
         if credit is not None:
             await credit.close()
-    return sent
+    await ws.send(done, text=True)
+    return sent + 1
 
 
 class _Credit:

@@ -7,7 +7,7 @@ as busy), then prints the functions with the most samples: by self time (where t
 and by total time (which call paths cost), as a share of all samples. ``pip install py-spy``
 first (it needs ptrace rights over its child processes; root or the same user usually has them).
 
-    python bench/profile_proxy.py [--candidate record|record-nolive|lean|addon|mitmdump]
+    python bench/profile_proxy.py [--candidate record|record-nolive|record-mapped|…|lean|addon]
                                   [--size 4096] [--direction c2s|s2c] [--seconds 8] [--top 25]
                                   [--focus Recorder.websocket_message]
 """
@@ -85,7 +85,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--candidate",
         default="record",
-        choices=["record", "record-nolive", "lean", "addon", "mitmdump"],
+        choices=[
+            "record",
+            "record-nolive",
+            "record-mapped",
+            "record-nolive-mapped",
+            "lean",
+            "addon",
+            "addon-mapped",
+            "mitmdump",
+        ],  # fmt: skip
     )
     p.add_argument("--size", type=int, default=4096)
     p.add_argument("--direction", default="c2s", choices=["c2s", "s2c"])

@@ -79,3 +79,36 @@ def test_percentile_interpolates_and_median_is_the_middle() -> None:
     assert c.percentile(values, 99) == pytest.approx(99.01)
     assert c.percentile([3.0], 99) == 3.0
     assert c.median([5.0, 1.0, 3.0]) == 3.0
+
+
+def test_the_sink_stream_is_a_session_rtscope_finds_nothing_wrong_with() -> None:
+    from rtscope.analyzers.engine import analyze
+
+    opening, done = harness.response_events("resp_X")
+    events = [
+        ("server", harness.SESSION_CREATED),
+        *(("client", harness.client_event(4096, i)) for i in range(3)),
+        *(("server", e) for e in opening),
+        *(("server", harness.server_event(4096, i, response="resp_X")) for i in range(50)),
+        *(("client", harness.client_event(4096, i)) for i in range(3, 20)),
+        ("server", done),
+    ]
+    records: list[dict[str, object]] = [
+        {"kind": "open", "conn": "c", "t": 0.0, "url": "ws://h/v1/realtime?model=m", "status": 101}
+    ]
+    for seq, (frm, payload) in enumerate(events):
+        event = orjson.loads(payload)
+        records.append(
+            {"kind": "msg", "conn": "c", "seq": seq, "t": 0.001 * seq, "from": frm, "event": event}
+        )
+    records.append({"kind": "close", "conn": "c", "t": 1.0, "code": 1000, "by": "client"})
+    assert analyze(records) == []
+
+
+def test_the_sink_server_greets_with_session_created(server: c.Running) -> None:
+    async def first() -> bytes:
+        async with harness.connect(url(server) + "&mode=sink", **harness.WS_OPTS) as ws:
+            message: bytes = await ws.recv(decode=False)
+            return message
+
+    assert orjson.loads(asyncio.run(first()))["type"] == "session.created"

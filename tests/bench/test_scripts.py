@@ -36,6 +36,19 @@ def test_proxy_throughput_prints_msgs_per_second_for_direct_and_mitmdump() -> No
     assert re.search(rf"200 c→s\s+lean, no recorder\s+{NUMBER}", out)
 
 
+def test_the_mapped_and_hook_variant_candidates_relay_and_are_measured() -> None:
+    out = run(
+        "proxy_throughput.py",
+        "--quick",
+        "--sizes",
+        "4096",
+        "--only",
+        "mitmdump,record-nolive-mapped,record-hook:noop,record-hook:map-populated",
+    )
+    for name in ("record --no-live --mapped", "hook: noop", "hook: map-populated"):
+        assert re.search(rf"4096 s→c\s+{name}\s+{NUMBER}", out), name
+
+
 def test_proxy_latency_prints_p50_p99_and_added_latency() -> None:
     out = run("proxy_latency.py", "--quick", "--only", "direct,mitmdump")
     assert re.search(rf"mitmdump\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}", out)
