@@ -175,7 +175,7 @@ def test_a_file_system_without_mappings_gets_one_write_per_line(
     def refuse(fd: int, start: int = 0, window: int | None = None) -> MappedAppender:
         raise OSError(errno.ENODEV, "No such device")
 
-    monkeypatch.setattr("rtscope.capture.writer.MappedAppender", refuse)
+    monkeypatch.setattr("rtscope.capture.mapped.MappedAppender", refuse)
     path = tmp_path / "c.jsonl"
     with CaptureWriter(path, mapped=True) as writer:
         assert not writer.mapped
@@ -191,7 +191,7 @@ def test_no_room_for_the_first_window_leaves_no_file(
     def full(fd: int, start: int = 0, window: int | None = None) -> MappedAppender:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("rtscope.capture.writer.MappedAppender", full)
+    monkeypatch.setattr("rtscope.capture.mapped.MappedAppender", full)
     with pytest.raises(OSError, match="No space"):
         CaptureWriter(tmp_path / "c.jsonl", mapped=True)
     assert list(tmp_path.iterdir()) == []

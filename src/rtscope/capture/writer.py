@@ -22,10 +22,12 @@ import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .codec import Record, dumps, header_record
-from .mapped import MappedAppender
+
+if TYPE_CHECKING:
+    from .mapped import MappedAppender
 
 __all__ = ["CaptureWriter", "capture_filename", "ensure_private_dir"]
 
@@ -84,8 +86,10 @@ class CaptureWriter:
         self.write(header_record(time.time(), **(header or {})))
 
     def _map(self, fd: int) -> MappedAppender | None:
+        from . import mapped  # only for mapped captures: it imports ctypes (~8 ms)
+
         try:
-            return MappedAppender(fd)
+            return mapped.MappedAppender(fd)
         except OSError as exc:
             os.ftruncate(fd, 0)
             if exc.errno == errno.ENOSPC:
