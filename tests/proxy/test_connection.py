@@ -92,3 +92,15 @@ def test_partial_line_is_cut_after_a_failed_write(tmp_path: Path) -> None:
         sink.write(b'{"kind":"msg","seq":1}\n')
     assert os.path.getsize(writer.path) == good
     writer.close()
+
+
+def test_a_long_running_recorder_keeps_only_the_newest_summaries() -> None:
+    from rtscope.proxy.addon import SUMMARIES_KEPT
+
+    recorder = Recorder(err=io.StringIO(), out=io.StringIO())
+    for n in range(SUMMARIES_KEPT + 5):
+        state = ConnectionLog(conn=f"c{n}", t_open=1.0)
+        recorder._summarize(state, {"t": 2.0, "code": 1000, "by": "client"})
+    assert len(recorder.summaries) == SUMMARIES_KEPT
+    assert recorder.summaries[0]["conn"] == "c5"
+    assert recorder.summaries[-1]["conn"] == f"c{SUMMARIES_KEPT + 4}"

@@ -24,6 +24,7 @@ Design (see docs/recording.md, "Durability and the event loop"):
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import time
 from collections.abc import Callable, Coroutine
@@ -101,6 +102,10 @@ def _body_excerpt(content: bytes | None) -> tuple[Any, int]:
     return text, size
 
 
+#: How many ended connections' summaries :attr:`Recorder.summaries` keeps.
+SUMMARIES_KEPT = 1000
+
+
 class Recorder:
     """mitmproxy addon: one capture file per WebSocket connection (or all in ``rtscope_file``).
 
@@ -131,7 +136,8 @@ class Recorder:
         self._shared: LineSink | None = None
         self._shared_lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.summaries: list[Summary] = []
+        #: The newest connections' summaries (a recorder may run for weeks: bounded).
+        self.summaries: collections.deque[Summary] = collections.deque(maxlen=SUMMARIES_KEPT)
         self._options: Any = None
 
     # -- options -----------------------------------------------------------------------------
