@@ -103,6 +103,9 @@ class LiveAnalyzer:
         self.fast_events = fast_events
         self._conns: dict[str, _Conn] = {}
         self._out: list[Finding] = []
+        #: the connection of the last record fed (a stream holds long runs of one connection)
+        self._last_name: str | None = None
+        self._last: _Conn | None = None
 
     def state(self, conn: str) -> SessionState | None:
         """The session state of a connection still open in this analyzer."""
@@ -139,17 +142,22 @@ class LiveAnalyzer:
         if kind not in _KINDS:
             return []
         conn = record.get("conn", "0")
-        if type(conn) is not str:
-            conn = str(conn)
-        c = self._conns.get(conn) or self._conn(conn)
+        c = self._last
+        if conn != self._last_name or c is None:  # not the connection of the record before
+            if type(conn) is not str:
+                conn = str(conn)
+            c = self._conns.get(conn) or self._conn(conn)
+            self._last_name, self._last = conn, c
         if c.timed:
             t = record.get("t")
-            if isinstance(t, float) or (isinstance(t, int) and not isinstance(t, bool)):
+            if type(t) is float:  # what JSON and the recorder give: the cheap check first
+                last = c.last_tick
+                if (last is None or not 0 <= t - last < TICK_S) and t - t == 0.0:  # finite
+                    self._tick(c, t, record)
+            elif isinstance(t, float) or (isinstance(t, int) and not isinstance(t, bool)):
                 last = c.last_tick
                 if (last is None or not 0 <= t - last < TICK_S) and math.isfinite(t):
-                    c.last_tick = float(t)
-                    seq = record.get("seq")
-                    self._run(c, c.timed, seq if isinstance(seq, int) else None, c.state, float(t))
+                    self._tick(c, float(t), record)
         if kind == "msg":
             state = c.state
             event = record.get("event")
@@ -158,8 +166,13 @@ class LiveAnalyzer:
                 fast = c.fast.get(etype) if type(etype) is str else None
                 if fast is not None and state.apply_counted(record, event, etype):
                     if fast:
-                        seq, resp = state.counted_seq, state.counted_response
-                        self._run(c, fast, seq, state, seq, state.counted_t, event, resp)
+                        seq = state.counted_seq
+                        args = (state, seq, state.counted_t, event, state.counted_response)
+                        try:
+                            for hook in fast:
+                                hook(*args)
+                        except Exception as exc:
+                            self._failed(c, fast, hook, exc, seq, args)
                     return self._take() if self._out else []
             m = state.apply(record)
             if m is not None:
@@ -174,34 +187,48 @@ class LiveAnalyzer:
             c.state.apply_close(record)
         return self._take() if self._out else []
 
+    def _tick(self, c: _Conn, t: float, record: dict[str, Any]) -> None:
+        """Run the timed hooks (deadlines) before a record stamped ``t``."""
+        c.last_tick = t
+        seq = record.get("seq")
+        self._run(c, c.timed, seq if isinstance(seq, int) else None, c.state, t)
+
     def _run(self, c: _Conn, hooks: list[Hook], seq: int | None, *args: Any) -> None:
         """Call each hook; a crashing rule is reported and retired, never fatal."""
-        todo = hooks
-        while todo:
-            i = 0
-            try:
-                for i, hook in enumerate(todo):  # noqa: B007 - i names the culprit below
-                    hook(*args)
-                return
-            except Exception as exc:
-                if self.strict:
-                    raise
-                rule: Rule = todo[i].__self__  # type: ignore[attr-defined]
-                rest = todo[i + 1 :]
-                self._retire(c, rule)
-                todo = [h for h in rest if getattr(h, "__self__", None) is not rule]
-                self._out.append(
-                    Finding(
-                        rule=rule.name,
-                        severity=Severity.INFO,
-                        conn=c.state.conn,
-                        seq=seq,
-                        t=None,
-                        message=f"rtscope bug: rule {rule.name} failed here "
-                        f"({type(exc).__name__}: {exc}); it was stopped for this connection",
-                        hint="please report it with this capture",
-                    )
-                )
+        try:
+            for hook in hooks:
+                hook(*args)
+        except Exception as exc:
+            self._failed(c, hooks, hook, exc, seq, args)
+
+    def _failed(
+        self,
+        c: _Conn,
+        hooks: list[Hook],
+        hook: Hook,
+        exc: Exception,
+        seq: int | None,
+        args: tuple[Any, ...],
+    ) -> None:
+        """``hook`` of ``hooks`` raised ``exc``: report and retire its rule, run the rest."""
+        if self.strict:
+            raise exc
+        rule: Rule = hook.__self__  # type: ignore[attr-defined]
+        rest = hooks[hooks.index(hook) + 1 :]
+        self._retire(c, rule)
+        self._out.append(
+            Finding(
+                rule=rule.name,
+                severity=Severity.INFO,
+                conn=c.state.conn,
+                seq=seq,
+                t=None,
+                message=f"rtscope bug: rule {rule.name} failed here "
+                f"({type(exc).__name__}: {exc}); it was stopped for this connection",
+                hint="please report it with this capture",
+            )
+        )
+        self._run(c, [h for h in rest if getattr(h, "__self__", None) is not rule], seq, *args)
 
     @staticmethod
     def _retire(c: _Conn, rule: Rule) -> None:
@@ -230,6 +257,8 @@ class LiveAnalyzer:
         names = [conn] if conn is not None else list(self._conns)
         for name in names:
             c = self._conns.pop(name, None) if name is not None else None
+            if name == self._last_name:
+                self._last_name = self._last = None
             if c is not None:
                 if c.timed and c.state.last_t is not None:
                     self._run(c, c.timed, None, c.state, c.state.last_t)
