@@ -119,6 +119,11 @@ COUNTED_EVENTS: dict[str, Dialect | None] = {
     "conversation.item.input_audio_transcription.delta": None,
 }
 _TEXT_DELTA = frozenset({"response.output_text.delta", "response.text.delta"})
+#: the key of :attr:`SessionState.dialects` a counted server event needs to have been seen
+_COUNTED_DIALECT: dict[str, tuple[str, Dialect] | None] = {
+    etype: None if dialect is None else ("server", dialect)
+    for etype, dialect in COUNTED_EVENTS.items()
+}
 _APPEND_KEYS = frozenset({"type", "event_id", "audio"})
 _TRANSCRIPTION_DONE = frozenset(
     {
@@ -659,45 +664,75 @@ class SessionState:
         :attr:`counted_response`. Returns ``False``, having changed nothing, when it cannot: the
         caller then uses :meth:`apply`.
         """
+        # Every check comes first and changes nothing; the common shapes (what JSON gives) are
+        # tested with ``type(x) is …`` before the general ``isinstance`` of the full path.
         seq = record.get("seq")
         t = record.get("t")
         if type(seq) is not int or self._late_open:
             return False
         if type(t) is float:
-            if not math.isfinite(t):
+            if t - t != 0.0:  # inf or nan
                 return False
         elif t is not None and (not isinstance(t, int) or isinstance(t, bool)):
             return False
         frm = record.get("from")
         if etype == "input_audio_buffer.append":
-            if frm != "client" or not event.keys() <= _APPEND_KEYS:
+            if frm != "client":
                 return False
+            if len(event) != 3 or "audio" not in event or "event_id" not in event:
+                if not event.keys() <= _APPEND_KEYS:  # ("type" is in: ``etype`` came from it)
+                    return False
             audio = event.get("audio")
-            if not isinstance(audio, str | dict) or not isinstance(event.get("event_id", ""), str):
+            if type(audio) is dict:
+                n = audio.get("bytes")  # counted audio, as the recorder and the reader give it
+                if type(n) is not int:
+                    n = b64_len(audio)
+            elif isinstance(audio, str | dict):
+                n = b64_len(audio)
+            else:
                 return False
-            tf = self._now(t)
+            event_id = event.get("event_id", "")
+            if type(event_id) is not str and not isinstance(event_id, str):
+                return False
+            tf: float | None
+            last = self.last_t
+            if type(t) is float and last is not None and t >= last:
+                self.last_t = tf = t
+            else:
+                tf = self._time(t)
             self.messages += 1
-            self._append(seq, tf, b64_len(audio))
+            self._append(seq, tf, n)
             self.counted_seq, self.counted_t, self.counted_response = seq, tf, None
             return True
         if frm != "server":
             return False
-        dialect = COUNTED_EVENTS[etype]
+        dialect = _COUNTED_DIALECT[etype]
         if dialect is None:  # an input transcription delta: the model only notes it
             tf = self._now(t)
             self.messages += 1
             self.server_tail.append((seq, etype))
             self.counted_seq, self.counted_t, self.counted_response = seq, tf, None
             return True
-        if ("server", dialect) not in self.dialects:
+        if dialect not in self.dialects:
             return False
         rid = event.get("response_id")
-        resp = self.responses.get(rid) if isinstance(rid, str) else None
+        resp = self.responses.get(rid) if type(rid) is str or isinstance(rid, str) else None
         if resp is None or resp.done_seq is not None:
             return False  # a violation to record: the full path does it
-        if self.saw_parts and _part_key(event) not in self.open_parts:
-            return False
-        tf = self._now(t)
+        if self.saw_parts:
+            key: tuple[Any, ...]
+            key = (event.get("item_id"), event.get("output_index"), event.get("content_index"))
+            for v in key:  # what _part_key does, inline: this runs for every delta
+                if v is not None and type(v) is not str and type(v) is not int:
+                    key = _part_key(event)
+                    break
+            if key not in self.open_parts:
+                return False
+        last = self.last_t
+        if type(t) is float and last is not None and t >= last:
+            self.last_t = tf = t
+        else:
+            tf = self._time(t)
         self.messages += 1
         self.server_tail.append((seq, etype))
         resp.events += 1
