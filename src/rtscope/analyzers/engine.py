@@ -11,7 +11,9 @@ Most records of a voice session are audio appends and deltas, transcript and tex
 the state proves one uneventful (:meth:`SessionState.apply_counted`) and every rule that would see
 it accepts it that way (``Rule.fast_events``), it is counted without a ``Msg`` and reaches only
 the rules' ``on_counted`` hooks: the same findings (tests/analyzers/test_engine.py runs every
-fixture both ways), at about half the cost per record.
+fixture both ways), at about half the cost per record. A rule whose ``on_counted`` has nothing
+left to do (``Rule.wants_counted`` says so: the session is set up, VAD fired, its one finding
+made) is not called for such events until a record takes the full path again.
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ class _Conn:
     timed: list[Hook] = field(default_factory=list)
     #: bulk event types on the fast path → their bound ``on_counted`` hooks
     fast: dict[str, list[Hook]] = field(default_factory=dict)
+    #: of those, the hooks whose rule still wants such events (``Rule.wants_counted``), per type
+    #: as asked since the last record that took the full path (emptied then, refilled lazily)
+    counting: dict[str, list[Hook]] = field(default_factory=dict)
+    #: rules that answer ``wants_counted`` themselves (the others always want)
+    asks: set[Rule] = field(default_factory=set)
+    #: a rule with ``on_time`` also answers ``wants_counted``: ask again after deadlines ran
+    ask_after_tick: bool = False
     last_tick: float | None = None
 
 
@@ -129,6 +138,8 @@ class LiveAnalyzer:
                     c.timed.append(rule.on_time)
             if self.fast_events:
                 c.fast = _fast_hooks(rules)
+                c.asks = {r for r in rules if _overrides(r, "wants_counted")}
+                c.ask_after_tick = any(_overrides(r, "on_time") for r in c.asks)
             self._conns[conn] = c
         return c
 
@@ -163,7 +174,12 @@ class LiveAnalyzer:
             event = record.get("event")
             if type(event) is dict:
                 etype: Any = event.get("type")
-                fast = c.fast.get(etype) if type(etype) is str else None
+                if type(etype) is str:
+                    fast = c.counting.get(etype)
+                    if fast is None:
+                        fast = self._counting(c, etype)  # (None: not a type of the fast path)
+                else:
+                    fast = None
                 if fast is not None and state.apply_counted(record, event, etype):
                     if fast:
                         seq = state.counted_seq
@@ -175,6 +191,8 @@ class LiveAnalyzer:
                             self._failed(c, fast, hook, exc, seq, args)
                     return self._take() if self._out else []
             m = state.apply(record)
+            if c.counting:
+                c.counting.clear()  # the rules may want counted events again (or no longer)
             if m is not None:
                 if c.every:
                     self._run(c, c.every, m.seq, state, m)
@@ -183,15 +201,42 @@ class LiveAnalyzer:
                     self._run(c, hooks, m.seq, state, m)
         elif kind == "open":
             c.state.apply_open(record)
+            c.counting.clear()
         else:
             c.state.apply_close(record)
+            c.counting.clear()
         return self._take() if self._out else []
+
+    def _counting(self, c: _Conn, etype: str) -> list[Hook] | None:
+        """The ``on_counted`` hooks to run for ``etype`` now (asked once per type and stretch
+        of the fast path), or None if ``etype`` is not on the fast path."""
+        hooks = c.fast.get(etype)
+        if hooks is None:
+            return None
+        if c.asks:
+            wanted = []
+            for hook in hooks:
+                rule = hook.__self__  # type: ignore[attr-defined]
+                if rule in c.asks:
+                    try:
+                        if not rule.wants_counted(c.state, etype):
+                            continue
+                    except Exception:
+                        if self.strict:
+                            raise
+                        # not trusted: its on_counted keeps running (and is retired if it fails)
+                wanted.append(hook)
+            hooks = wanted
+        c.counting[etype] = hooks
+        return hooks
 
     def _tick(self, c: _Conn, t: float, record: dict[str, Any]) -> None:
         """Run the timed hooks (deadlines) before a record stamped ``t``."""
         c.last_tick = t
         seq = record.get("seq")
         self._run(c, c.timed, seq if isinstance(seq, int) else None, c.state, t)
+        if c.ask_after_tick:
+            c.counting.clear()
 
     def _run(self, c: _Conn, hooks: list[Hook], seq: int | None, *args: Any) -> None:
         """Call each hook; a crashing rule is reported and retired, never fatal."""
@@ -235,6 +280,8 @@ class LiveAnalyzer:
         def keep(hooks: list[Hook]) -> None:
             hooks[:] = [h for h in hooks if getattr(h, "__self__", None) is not rule]
 
+        c.counting.clear()
+        c.asks.discard(rule)
         keep(c.every)
         keep(c.timed)
         for hooks in c.by_type.values():
@@ -250,6 +297,8 @@ class LiveAnalyzer:
             if c is not None and c.timed:
                 c.last_tick = t
                 self._run(c, c.timed, None, c.state, t)
+                if c.ask_after_tick:
+                    c.counting.clear()
         return self._take()
 
     def finish(self, conn: str | None = None) -> list[Finding]:

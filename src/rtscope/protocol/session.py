@@ -701,7 +701,18 @@ class SessionState:
             else:
                 tf = self._time(t)
             self.messages += 1
-            self._append(seq, tf, n)
+            # self._append(seq, tf, n), inline
+            self.buffer_bytes += n
+            self.since_stop_bytes += n
+            self.appended_bytes += n
+            self.appends += 1
+            self.last_append_seq = seq
+            if tf is not None:
+                run_last = self.run_last_t
+                if run_last is None or tf - run_last > 1.0:
+                    self.run_start_t, self.run_bytes = tf, 0
+                self.run_bytes += n
+                self.run_last_t = self.last_append_t = tf
             self.counted_seq, self.counted_t, self.counted_response = seq, tf, None
             return True
         if frm != "server":
@@ -721,11 +732,12 @@ class SessionState:
             return False  # a violation to record: the full path does it
         if self.saw_parts:
             key: tuple[Any, ...]
-            key = (event.get("item_id"), event.get("output_index"), event.get("content_index"))
-            for v in key:  # what _part_key does, inline: this runs for every delta
-                if v is not None and type(v) is not str and type(v) is not int:
-                    key = _part_key(event)
-                    break
+            iid = event.get("item_id")
+            out, part = event.get("output_index"), event.get("content_index")
+            if type(iid) is str and type(out) is int and type(part) is int:  # what JSON gives
+                key = (iid, out, part)
+            else:
+                key = _part_key(event)
             if key not in self.open_parts:
                 return False
         last = self.last_t
@@ -1127,15 +1139,20 @@ class SessionState:
         self._count_delta(m.seq, m.t, m.event, resp)
 
     def _count_delta(self, seq: int, t: float | None, ev: dict[str, Any], resp: Response) -> None:
-        n = b64_len(ev.get("delta"))
+        # (runs for every audio delta: the common shapes are tested first)
+        delta = ev.get("delta")
+        n = delta.get("bytes") if type(delta) is dict else None  # counted audio
+        if type(n) is not int:
+            n = b64_len(delta)
         resp.audio_bytes += n
         if resp.first_audio_t is None:
             resp.first_audio_t = t
-        bpm = bytes_per_ms(resp.output_format)
+        fmt = resp.output_format
+        bpm = 48.0 if fmt == "pcm16" else bytes_per_ms(fmt)
         if bpm:
             resp.audio_ms = resp.audio_bytes / bpm
-        iid = _str(ev.get("item_id"))
-        if iid:
+        iid = ev.get("item_id")
+        if iid and (type(iid) is str or isinstance(iid, str)):
             item = self.items.get(iid)
             if item is None:
                 item = Item(iid, "message", "assistant", ["audio"], seq, t, "server")

@@ -313,6 +313,9 @@ class AudioFormatMismatch(Rule):
     ) -> None:
         self._check(s, seq, t)
 
+    def wants_counted(self, s: SessionState, etype: str) -> bool:
+        return not self._done  # judged once per session
+
     def _check(self, s: SessionState, seq: int, t: float | None) -> None:
         if self._done or s.run_start_t is None or s.run_last_t is None:
             return
