@@ -359,3 +359,15 @@ def test_rules_that_stop_wanting_counted_events_change_no_finding(path, monkeypa
         if "wants_counted" in vars(cls):
             monkeypatch.setattr(cls, "wants_counted", Rule.wants_counted)  # always asked
     assert _dicts(counted) == _dicts(analyze(open_source(path, count_audio=True)))
+
+
+def test_a_delta_whose_part_only_looks_like_the_one_before_takes_the_full_path(capture):
+    # deltas 16-18 of the same response and part were counted; 19 names output_index 0.0, which
+    # equals 0 but is another part key (the full path says the delta is outside a content part)
+    records = capture("ga-audio-turn")
+    for r in records:
+        if r.get("seq") == 19:
+            r["event"]["output_index"] = 0.0
+    fast = analyze(records)
+    assert [(f.rule, f.seq) for f in fast] == [("lifecycle-violation", 19)]
+    assert _dicts(fast) == _dicts(analyze(records, fast_events=False))

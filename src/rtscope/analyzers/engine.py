@@ -150,7 +150,7 @@ class LiveAnalyzer:
     def feed(self, record: dict[str, Any]) -> list[Finding]:
         """Apply one record; returns the findings it made certain."""
         kind = record.get("kind")
-        if kind not in _KINDS:
+        if kind != "msg" and kind not in _KINDS:
             return []
         conn = record.get("conn", "0")
         c = self._last
@@ -182,13 +182,13 @@ class LiveAnalyzer:
                     fast = None
                 if fast is not None and state.apply_counted(record, event, etype):
                     if fast:
-                        seq = state.counted_seq
-                        args = (state, seq, state.counted_t, event, state.counted_response)
+                        seq, t = state.counted_seq, state.counted_t
+                        resp = state.counted_response
                         try:
                             for hook in fast:
-                                hook(*args)
+                                hook(state, seq, t, event, resp)
                         except Exception as exc:
-                            self._failed(c, fast, hook, exc, seq, args)
+                            self._failed(c, fast, hook, exc, seq, (state, seq, t, event, resp))
                     return self._take() if self._out else []
             m = state.apply(record)
             if c.counting:

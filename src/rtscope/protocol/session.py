@@ -120,8 +120,13 @@ COUNTED_EVENTS: dict[str, Dialect | None] = {
 }
 _TEXT_DELTA = frozenset({"response.output_text.delta", "response.text.delta"})
 #: the key of :attr:`SessionState.dialects` a counted server event needs to have been seen
+#: (one tuple per dialect: :meth:`SessionState.apply_counted` compares them by identity)
+_SERVER_DIALECT: dict[Dialect, tuple[str, Dialect]] = {
+    "ga": ("server", "ga"),
+    "beta": ("server", "beta"),
+}
 _COUNTED_DIALECT: dict[str, tuple[str, Dialect] | None] = {
-    etype: None if dialect is None else ("server", dialect)
+    etype: None if dialect is None else _SERVER_DIALECT[dialect]
     for etype, dialect in COUNTED_EVENTS.items()
 }
 _APPEND_KEYS = frozenset({"type", "event_id", "audio"})
@@ -537,6 +542,10 @@ class SessionState:
         self.counted_response: Response | None = None
         #: the handshake came after messages (a hand-made file): no fast path then
         self._late_open = False
+        #: (dialect key, response_id, item_id, output_index, content_index, response) of the last
+        #: response event :meth:`apply_counted` proved countable; forgotten by every change of
+        #: what that proof read (dialects, responses, parts: only :meth:`apply` changes them)
+        self._counted_memo: tuple[Any, ...] | None = None
 
     # -- derived views -------------------------------------------------------------------
     @property
@@ -606,6 +615,7 @@ class SessionState:
 
     # -- feeding -------------------------------------------------------------------------
     def apply_open(self, record: dict[str, Any]) -> None:
+        self._counted_memo = None
         if self.messages:
             self._late_open = True
         self.open = record
@@ -628,6 +638,7 @@ class SessionState:
 
     def apply(self, record: dict[str, Any]) -> Msg | None:
         """Apply one ``msg`` record; returns the annotated :class:`Msg` (``None`` if no event)."""
+        self._counted_memo = None
         t = self._time(record.get("t"))
         self.messages += 1
         event = record.get("event")
@@ -666,7 +677,11 @@ class SessionState:
         """
         # Every check comes first and changes nothing; the common shapes (what JSON gives) are
         # tested with ``type(x) is …`` before the general ``isinstance`` of the full path.
-        seq = record.get("seq")
+        try:  # (a subscript costs less than .get: these run for every bulk event)
+            seq = record["seq"]
+            frm = record["from"]
+        except KeyError:
+            return False  # what the checks below say of a missing seq or from
         t = record.get("t")
         if type(seq) is not int or self._late_open:
             return False
@@ -675,7 +690,6 @@ class SessionState:
                 return False
         elif t is not None and (not isinstance(t, int) or isinstance(t, bool)):
             return False
-        frm = record.get("from")
         if etype == "input_audio_buffer.append":
             if frm != "client":
                 return False
@@ -724,22 +738,35 @@ class SessionState:
             self.server_tail.append((seq, etype))
             self.counted_seq, self.counted_t, self.counted_response = seq, tf, None
             return True
-        if dialect not in self.dialects:
-            return False
         rid = event.get("response_id")
-        resp = self.responses.get(rid) if type(rid) is str or isinstance(rid, str) else None
-        if resp is None or resp.done_seq is not None:
-            return False  # a violation to record: the full path does it
-        if self.saw_parts:
-            key: tuple[Any, ...]
-            iid = event.get("item_id")
-            out, part = event.get("output_index"), event.get("content_index")
-            if type(iid) is str and type(out) is int and type(part) is int:  # what JSON gives
-                key = (iid, out, part)
-            else:
-                key = _part_key(event)
-            if key not in self.open_parts:
+        iid = event.get("item_id")
+        out, part = event.get("output_index"), event.get("content_index")
+        memo = self._counted_memo
+        if (
+            memo is not None
+            and memo[0] is dialect
+            and memo[1] == rid
+            and memo[2] == iid
+            and memo[3] is out  # ints of the same value, not 0.0 or False: small ints are one
+            and memo[4] is part
+        ):
+            resp = memo[5]  # the same response and part as the event before: checked then
+        else:
+            if dialect not in self.dialects:
                 return False
+            if type(rid) is str or isinstance(rid, str):
+                resp = self.responses.get(rid)
+            else:
+                resp = None
+            if resp is None or resp.done_seq is not None:
+                return False  # a violation to record: the full path does it
+            exact = type(rid) is str and type(iid) is str and type(out) is int and type(part) is int
+            if self.saw_parts:
+                key = (iid, out, part) if exact else _part_key(event)
+                if key not in self.open_parts:
+                    return False
+            # what made this event countable holds until the full path changes the state
+            self._counted_memo = (dialect, rid, iid, out, part, resp) if exact else None
         last = self.last_t
         if type(t) is float and last is not None and t >= last:
             self.last_t = tf = t
