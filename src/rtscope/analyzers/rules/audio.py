@@ -311,6 +311,10 @@ class AudioFormatMismatch(Rule):
         event: dict[str, Any],
         response: Response | None,
     ) -> None:
+        start, last = s.run_start_t, s.run_last_t
+        if start is not None and start == self._run and last is not None:
+            if last - start < self._next_check:
+                return  # (most appends: within a run, the next judgement not due yet)
         self._check(s, seq, t)
 
     def wants_counted(self, s: SessionState, etype: str) -> bool:
