@@ -176,8 +176,8 @@ class LiveAnalyzer:
                 etype: Any = event.get("type")
                 if type(etype) is str:
                     fast = c.counting.get(etype)
-                    if fast is None:
-                        fast = self._counting(c, etype)  # (None: not a type of the fast path)
+                    if fast is None and etype in c.fast:  # not asked since the full path ran
+                        fast = self._counting(c, etype)
                 else:
                     fast = None
                 if fast is not None and state.apply_counted(record, event, etype):
@@ -207,12 +207,10 @@ class LiveAnalyzer:
             c.counting.clear()
         return self._take() if self._out else []
 
-    def _counting(self, c: _Conn, etype: str) -> list[Hook] | None:
-        """The ``on_counted`` hooks to run for ``etype`` now (asked once per type and stretch
-        of the fast path), or None if ``etype`` is not on the fast path."""
-        hooks = c.fast.get(etype)
-        if hooks is None:
-            return None
+    def _counting(self, c: _Conn, etype: str) -> list[Hook]:
+        """The ``on_counted`` hooks to run for ``etype`` (a type of the fast path) now: asked
+        once per type and stretch of the fast path."""
+        hooks = c.fast[etype]
         if c.asks:
             wanted = []
             for hook in hooks:
