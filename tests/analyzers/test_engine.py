@@ -256,3 +256,118 @@ def test_audio_after_response_done_is_still_a_lifecycle_violation(capture):
     fast = analyze(records)
     assert "lifecycle-violation" in {f.rule for f in fast}
     assert _dicts(fast) == _dicts(analyze(records, fast_events=False))
+
+
+def test_a_crashing_counted_hook_is_reported_once_and_the_rules_after_it_still_run(
+    capture, monkeypatch
+):
+    from rtscope.analyzers.rules.extra import RunawayAudio
+    from rtscope.analyzers.rules.requests import SentBeforeSessionCreated
+
+    def boom(self, s, seq, t, event, response):
+        raise RuntimeError("boom")
+
+    # hooks run in rule-name order: audio-delta-after-done, runaway-audio, sent-before-…
+    monkeypatch.setattr(RunawayAudio, "on_counted", boom)
+    later: list[int] = []
+    monkeypatch.setattr(SentBeforeSessionCreated, "wants_counted", lambda self, s, etype: True)
+    monkeypatch.setattr(
+        SentBeforeSessionCreated, "on_counted", lambda self, s, seq, *rest: later.append(seq)
+    )
+    found = analyze(capture("ga-audio-turn"))
+    bugs = [f for f in found if f.message.startswith("rtscope bug")]
+    assert [(f.rule, f.seq) for f in bugs] == [("runaway-audio", 17)]  # the first audio delta
+    assert "RuntimeError: boom" in bugs[0].message
+    # the rule after it ran for that delta too, and for every counted event
+    assert 17 in later and later == [3, 4, 5, *range(16, 28)]
+    with pytest.raises(RuntimeError):
+        analyze(capture("ga-audio-turn"), strict=True)
+
+
+# -- rules with nothing left to do on the fast path (Rule.wants_counted) ---------------------
+def test_a_rule_with_nothing_left_to_do_is_asked_once_per_stretch_not_called_per_event(
+    capture, monkeypatch
+):
+    from rtscope.analyzers.rules.requests import SentBeforeSessionCreated
+
+    asked: list[tuple[int, str, bool]] = []
+    called: list[int] = []
+    wants = SentBeforeSessionCreated.wants_counted
+
+    def asking(self, s, etype):
+        answer = wants(self, s, etype)
+        asked.append((s.messages, etype, answer))
+        return answer
+
+    monkeypatch.setattr(SentBeforeSessionCreated, "wants_counted", asking)
+    monkeypatch.setattr(
+        SentBeforeSessionCreated, "on_counted", lambda self, s, seq, *rest: called.append(seq)
+    )
+    records = capture("ga-audio-turn")
+    assert analyze(records) == []
+    # session.created came first: appends (seq 3-5) and deltas (16-27) are not early; the rule
+    # is asked at the first of each type after a full-path record, never called
+    assert called == []
+    assert asked == [
+        (3, "input_audio_buffer.append", False),
+        (16, "response.output_audio_transcript.delta", False),
+        (17, "response.output_audio.delta", False),
+    ]
+    # a record on the full path between two deltas: asked again
+    asked.clear()
+    rate = next(r for r in records if r.get("event", {}).get("type") == "rate_limits.updated")
+    i = next(i for i, r in enumerate(records) if r.get("seq") == 20)
+    records.insert(i, {**rate, "seq": 1000, "t": records[i]["t"]})
+    analyze(records)
+    assert [etype for _, etype, _ in asked[-2:]] == [
+        "response.output_audio_transcript.delta",
+        "response.output_audio.delta",
+    ]
+    assert len(asked) == 5
+
+
+def test_appends_before_session_created_still_reach_the_rule_that_reports_them():
+    def msg(seq: int, frm: str, event: dict) -> dict:
+        return {"kind": "msg", "conn": "early", "seq": seq, "t": 100.0 + seq / 10, "from": frm,
+                "event": event}  # fmt: skip
+
+    def append(seq: int) -> dict:
+        return msg(seq, "client", {"type": "input_audio_buffer.append", "audio": {"bytes": 4800}})
+
+    created = {"type": "session.created", "event_id": "e1", "session": {"type": "realtime"}}
+    records = [
+        {"kind": "open", "conn": "early", "t": 100.0, "url": "ws://x/v1/realtime", "status": 101},
+        append(0),
+        append(1),
+        append(2),
+        msg(3, "server", created),
+        append(4),
+        append(5),
+    ]
+    fast = analyze(records)
+    early = [f for f in fast if f.rule == "sent-before-session-created"]
+    assert len(early) == 1 and early[0].details["early_seqs"] == [0, 1, 2]
+    assert _dicts(fast) == _dicts(analyze(records, fast_events=False))
+
+
+@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.jsonl")), ids=lambda p: p.name)
+def test_rules_that_stop_wanting_counted_events_change_no_finding(path, monkeypatch):
+    from rtscope.analyzers.registry import Rule, all_rules
+
+    counted = analyze(open_source(path, count_audio=True))
+    for cls in all_rules():
+        if "wants_counted" in vars(cls):
+            monkeypatch.setattr(cls, "wants_counted", Rule.wants_counted)  # always asked
+    assert _dicts(counted) == _dicts(analyze(open_source(path, count_audio=True)))
+
+
+def test_a_delta_whose_part_only_looks_like_the_one_before_takes_the_full_path(capture):
+    # deltas 16-18 of the same response and part were counted; 19 names output_index 0.0, which
+    # equals 0 but is another part key (the full path says the delta is outside a content part)
+    records = capture("ga-audio-turn")
+    for r in records:
+        if r.get("seq") == 19:
+            r["event"]["output_index"] = 0.0
+    fast = analyze(records)
+    assert [(f.rule, f.seq) for f in fast] == [("lifecycle-violation", 19)]
+    assert _dicts(fast) == _dicts(analyze(records, fast_events=False))

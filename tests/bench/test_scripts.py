@@ -131,3 +131,10 @@ def test_serve_realtime_setup_prints_what_the_connections_cost_the_server(
     out = run("serve_realtime.py", "--clients", "3", "--seconds", "2", "--setup")
     assert re.search(rf"3 connections set up in {NUMBER} ms of CPU \({NUMBER} ms wall\)", out)
     assert re.search(r"\d+ gen-2 GC passes", out)
+
+
+def test_live_path_prints_what_live_analysis_adds_per_bulk_message() -> None:
+    out = run("live_path.py", "--messages", "300", "--repeats", "1")
+    for mix in ("append 4K", "audio delta 4K", "transcript 200B", "mix 1:1:1"):
+        # hook live, hook without, their difference (the live path), the engine alone, findings
+        assert re.search(rf"{mix}\s+{NUMBER}\s+{NUMBER}\s+-?{NUMBER}\s+{NUMBER}\s+\d+", out), mix

@@ -79,3 +79,42 @@ async def test_findings_printed_and_appended_to_capture(
     kinds = [r["kind"] for r in OneRuleAnalyzer.fed]
     assert kinds[0] == "open" and kinds[-1] == "close"
     assert all(isinstance(r["event"], dict) for r in OneRuleAnalyzer.fed if "event" in r)
+
+
+class FailingAnalyzer(OneRuleAnalyzer):
+    """Raises on every message record (the hook's own live path), not on open and close."""
+
+    def feed(self, record: dict[str, Any]) -> list[Finding]:
+        if record.get("kind") == "msg":
+            raise RuntimeError("analyzer broke")
+        return super().feed(record)
+
+
+async def test_a_failing_live_analyzer_is_reported_once_and_recording_goes_on(
+    start_proxy: StartProxy,
+    realtime_server: RealtimeServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rtscope.analyzers, "LiveAnalyzer", FailingAnalyzer, raising=False)
+    err = io.StringIO()
+    _, port = await start_proxy(err=err, live=True)
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
+        await ws.recv()
+        await ws.send('{"type":"response.create"}')
+        while "response.done" not in await ws.recv():
+            pass
+    await realtime_server.connections[0].closed.wait()
+    await asyncio.sleep(0.2)
+    recs = records(only_capture(tmp_path / "captures"))
+    conn = recs[1]["conn"]
+    broke = [line for line in err.getvalue().splitlines() if "analyzer broke" in line]
+    assert len(broke) == 1 and "while running live analyzers" in broke[0]
+    errors = [r for r in recs if r["kind"] == "error"]
+    assert [e["where"] for e in errors] == ["running live analyzers"]
+    # every message was still recorded, and the end of the connection still reached the analyzer
+    msgs = [r for r in recs if r["kind"] == "msg"]
+    assert msgs[0]["event"]["type"] == "session.created"
+    assert msgs[-1]["event"]["type"] == "response.done"
+    assert [r["rule"] for r in recs if r["kind"] == "finding"] == ["demo-end"]
+    assert recs[-1]["conn"] == conn

@@ -11,7 +11,9 @@ Most records of a voice session are audio appends and deltas, transcript and tex
 the state proves one uneventful (:meth:`SessionState.apply_counted`) and every rule that would see
 it accepts it that way (``Rule.fast_events``), it is counted without a ``Msg`` and reaches only
 the rules' ``on_counted`` hooks: the same findings (tests/analyzers/test_engine.py runs every
-fixture both ways), at about half the cost per record.
+fixture both ways), at about half the cost per record. A rule whose ``on_counted`` has nothing
+left to do (``Rule.wants_counted`` says so: the session is set up, VAD fired, its one finding
+made) is not called for such events until a record takes the full path again.
 """
 
 from __future__ import annotations
@@ -57,6 +59,13 @@ class _Conn:
     timed: list[Hook] = field(default_factory=list)
     #: bulk event types on the fast path → their bound ``on_counted`` hooks
     fast: dict[str, list[Hook]] = field(default_factory=dict)
+    #: of those, the hooks whose rule still wants such events (``Rule.wants_counted``), per type
+    #: as asked since the last record that took the full path (emptied then, refilled lazily)
+    counting: dict[str, list[Hook]] = field(default_factory=dict)
+    #: rules that answer ``wants_counted`` themselves (the others always want)
+    asks: set[Rule] = field(default_factory=set)
+    #: a rule with ``on_time`` also answers ``wants_counted``: ask again after deadlines ran
+    ask_after_tick: bool = False
     last_tick: float | None = None
 
 
@@ -103,6 +112,9 @@ class LiveAnalyzer:
         self.fast_events = fast_events
         self._conns: dict[str, _Conn] = {}
         self._out: list[Finding] = []
+        #: the connection of the last record fed (a stream holds long runs of one connection)
+        self._last_name: str | None = None
+        self._last: _Conn | None = None
 
     def state(self, conn: str) -> SessionState | None:
         """The session state of a connection still open in this analyzer."""
@@ -126,6 +138,8 @@ class LiveAnalyzer:
                     c.timed.append(rule.on_time)
             if self.fast_events:
                 c.fast = _fast_hooks(rules)
+                c.asks = {r for r in rules if _overrides(r, "wants_counted")}
+                c.ask_after_tick = any(_overrides(r, "on_time") for r in c.asks)
             self._conns[conn] = c
         return c
 
@@ -136,32 +150,49 @@ class LiveAnalyzer:
     def feed(self, record: dict[str, Any]) -> list[Finding]:
         """Apply one record; returns the findings it made certain."""
         kind = record.get("kind")
-        if kind not in _KINDS:
+        if kind != "msg" and kind not in _KINDS:
             return []
         conn = record.get("conn", "0")
-        if type(conn) is not str:
-            conn = str(conn)
-        c = self._conns.get(conn) or self._conn(conn)
+        c = self._last
+        if conn != self._last_name or c is None:  # not the connection of the record before
+            if type(conn) is not str:
+                conn = str(conn)
+            c = self._conns.get(conn) or self._conn(conn)
+            self._last_name, self._last = conn, c
         if c.timed:
             t = record.get("t")
-            if isinstance(t, float) or (isinstance(t, int) and not isinstance(t, bool)):
+            if type(t) is float:  # what JSON and the recorder give: the cheap check first
+                last = c.last_tick
+                if (last is None or not 0 <= t - last < TICK_S) and t - t == 0.0:  # finite
+                    self._tick(c, t, record)
+            elif isinstance(t, float) or (isinstance(t, int) and not isinstance(t, bool)):
                 last = c.last_tick
                 if (last is None or not 0 <= t - last < TICK_S) and math.isfinite(t):
-                    c.last_tick = float(t)
-                    seq = record.get("seq")
-                    self._run(c, c.timed, seq if isinstance(seq, int) else None, c.state, float(t))
+                    self._tick(c, float(t), record)
         if kind == "msg":
             state = c.state
             event = record.get("event")
             if type(event) is dict:
                 etype: Any = event.get("type")
-                fast = c.fast.get(etype) if type(etype) is str else None
+                if type(etype) is str:
+                    fast = c.counting.get(etype)
+                    if fast is None and etype in c.fast:  # not asked since the full path ran
+                        fast = self._counting(c, etype)
+                else:
+                    fast = None
                 if fast is not None and state.apply_counted(record, event, etype):
                     if fast:
-                        seq, resp = state.counted_seq, state.counted_response
-                        self._run(c, fast, seq, state, seq, state.counted_t, event, resp)
+                        seq, t = state.counted_seq, state.counted_t
+                        resp = state.counted_response
+                        try:
+                            for hook in fast:
+                                hook(state, seq, t, event, resp)
+                        except Exception as exc:
+                            self._failed(c, fast, hook, exc, seq, (state, seq, t, event, resp))
                     return self._take() if self._out else []
             m = state.apply(record)
+            if c.counting:
+                c.counting.clear()  # the rules may want counted events again (or no longer)
             if m is not None:
                 if c.every:
                     self._run(c, c.every, m.seq, state, m)
@@ -170,44 +201,85 @@ class LiveAnalyzer:
                     self._run(c, hooks, m.seq, state, m)
         elif kind == "open":
             c.state.apply_open(record)
+            c.counting.clear()
         else:
             c.state.apply_close(record)
+            c.counting.clear()
         return self._take() if self._out else []
+
+    def _counting(self, c: _Conn, etype: str) -> list[Hook]:
+        """The ``on_counted`` hooks to run for ``etype`` (a type of the fast path) now: asked
+        once per type and stretch of the fast path."""
+        hooks = c.fast[etype]
+        if c.asks:
+            wanted = []
+            for hook in hooks:
+                rule = hook.__self__  # type: ignore[attr-defined]
+                if rule in c.asks:
+                    try:
+                        if not rule.wants_counted(c.state, etype):
+                            continue
+                    except Exception:
+                        if self.strict:
+                            raise
+                        # not trusted: its on_counted keeps running (and is retired if it fails)
+                wanted.append(hook)
+            hooks = wanted
+        c.counting[etype] = hooks
+        return hooks
+
+    def _tick(self, c: _Conn, t: float, record: dict[str, Any]) -> None:
+        """Run the timed hooks (deadlines) before a record stamped ``t``."""
+        c.last_tick = t
+        seq = record.get("seq")
+        self._run(c, c.timed, seq if isinstance(seq, int) else None, c.state, t)
+        if c.ask_after_tick:
+            c.counting.clear()
 
     def _run(self, c: _Conn, hooks: list[Hook], seq: int | None, *args: Any) -> None:
         """Call each hook; a crashing rule is reported and retired, never fatal."""
-        todo = hooks
-        while todo:
-            i = 0
-            try:
-                for i, hook in enumerate(todo):  # noqa: B007 - i names the culprit below
-                    hook(*args)
-                return
-            except Exception as exc:
-                if self.strict:
-                    raise
-                rule: Rule = todo[i].__self__  # type: ignore[attr-defined]
-                rest = todo[i + 1 :]
-                self._retire(c, rule)
-                todo = [h for h in rest if getattr(h, "__self__", None) is not rule]
-                self._out.append(
-                    Finding(
-                        rule=rule.name,
-                        severity=Severity.INFO,
-                        conn=c.state.conn,
-                        seq=seq,
-                        t=None,
-                        message=f"rtscope bug: rule {rule.name} failed here "
-                        f"({type(exc).__name__}: {exc}); it was stopped for this connection",
-                        hint="please report it with this capture",
-                    )
-                )
+        try:
+            for hook in hooks:
+                hook(*args)
+        except Exception as exc:
+            self._failed(c, hooks, hook, exc, seq, args)
+
+    def _failed(
+        self,
+        c: _Conn,
+        hooks: list[Hook],
+        hook: Hook,
+        exc: Exception,
+        seq: int | None,
+        args: tuple[Any, ...],
+    ) -> None:
+        """``hook`` of ``hooks`` raised ``exc``: report and retire its rule, run the rest."""
+        if self.strict:
+            raise exc
+        rule: Rule = hook.__self__  # type: ignore[attr-defined]
+        rest = hooks[hooks.index(hook) + 1 :]
+        self._retire(c, rule)
+        self._out.append(
+            Finding(
+                rule=rule.name,
+                severity=Severity.INFO,
+                conn=c.state.conn,
+                seq=seq,
+                t=None,
+                message=f"rtscope bug: rule {rule.name} failed here "
+                f"({type(exc).__name__}: {exc}); it was stopped for this connection",
+                hint="please report it with this capture",
+            )
+        )
+        self._run(c, [h for h in rest if getattr(h, "__self__", None) is not rule], seq, *args)
 
     @staticmethod
     def _retire(c: _Conn, rule: Rule) -> None:
         def keep(hooks: list[Hook]) -> None:
             hooks[:] = [h for h in hooks if getattr(h, "__self__", None) is not rule]
 
+        c.counting.clear()
+        c.asks.discard(rule)
         keep(c.every)
         keep(c.timed)
         for hooks in c.by_type.values():
@@ -223,6 +295,8 @@ class LiveAnalyzer:
             if c is not None and c.timed:
                 c.last_tick = t
                 self._run(c, c.timed, None, c.state, t)
+                if c.ask_after_tick:
+                    c.counting.clear()
         return self._take()
 
     def finish(self, conn: str | None = None) -> list[Finding]:
@@ -230,6 +304,8 @@ class LiveAnalyzer:
         names = [conn] if conn is not None else list(self._conns)
         for name in names:
             c = self._conns.pop(name, None) if name is not None else None
+            if name == self._last_name:
+                self._last_name = self._last = None
             if c is not None:
                 if c.timed and c.state.last_t is not None:
                     self._run(c, c.timed, None, c.state, c.state.last_t)

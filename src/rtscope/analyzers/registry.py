@@ -14,6 +14,8 @@ Hooks, all optional:
   it (``None``: all);
 - ``on_counted(s, seq, t, event, response)``: a bulk event (audio append or delta, transcript
   or text delta) the engine counted on its fast path (see ``fast_events``);
+- ``wants_counted(s, etype)``: whether ``on_counted`` may still act on such events (the engine
+  skips the call per audio chunk of a rule that has nothing left to do);
 - ``on_time(s, t)``: before a record stamped ``t`` is applied (deadlines: "no ack within 5 s");
 - ``on_finish(s)``: at the end of the connection or capture.
 """
@@ -90,6 +92,19 @@ class Rule:
         response: Response | None,
     ) -> None:
         """A bulk event counted on the fast path; ``response``: a response event's (else None)."""
+
+    def wants_counted(self, s: SessionState, etype: str) -> bool:
+        """Whether :meth:`on_counted` may do anything for counted ``etype`` events from now on.
+
+        The engine asks after each record that took the full path (``on_message``, an open or
+        close record; after ``on_time`` too if the rule has one) before the next counted event
+        of that type, and skips the rule's ``on_counted`` for such events until it asks again.
+        ``False`` therefore promises that until the next record on the full path, ``on_counted``
+        would change nothing and report nothing for them: answer from what only the full path
+        changes (the rule's own ``on_message`` state, the session's configuration), or from a
+        state ``on_counted`` can never leave (a rule that made its one finding). Default: yes.
+        """
+        return True
 
     def on_time(self, s: SessionState, t: float) -> None:
         """Called before a record stamped ``t`` is applied."""

@@ -119,6 +119,16 @@ COUNTED_EVENTS: dict[str, Dialect | None] = {
     "conversation.item.input_audio_transcription.delta": None,
 }
 _TEXT_DELTA = frozenset({"response.output_text.delta", "response.text.delta"})
+#: the key of :attr:`SessionState.dialects` a counted server event needs to have been seen
+#: (one tuple per dialect: :meth:`SessionState.apply_counted` compares them by identity)
+_SERVER_DIALECT: dict[Dialect, tuple[str, Dialect]] = {
+    "ga": ("server", "ga"),
+    "beta": ("server", "beta"),
+}
+_COUNTED_DIALECT: dict[str, tuple[str, Dialect] | None] = {
+    etype: None if dialect is None else _SERVER_DIALECT[dialect]
+    for etype, dialect in COUNTED_EVENTS.items()
+}
 _APPEND_KEYS = frozenset({"type", "event_id", "audio"})
 _TRANSCRIPTION_DONE = frozenset(
     {
@@ -532,6 +542,10 @@ class SessionState:
         self.counted_response: Response | None = None
         #: the handshake came after messages (a hand-made file): no fast path then
         self._late_open = False
+        #: (dialect key, response_id, item_id, output_index, content_index, response) of the last
+        #: response event :meth:`apply_counted` proved countable; forgotten by every change of
+        #: what that proof read (dialects, responses, parts: only :meth:`apply` changes them)
+        self._counted_memo: tuple[Any, ...] | None = None
 
     # -- derived views -------------------------------------------------------------------
     @property
@@ -601,6 +615,7 @@ class SessionState:
 
     # -- feeding -------------------------------------------------------------------------
     def apply_open(self, record: dict[str, Any]) -> None:
+        self._counted_memo = None
         if self.messages:
             self._late_open = True
         self.open = record
@@ -623,6 +638,7 @@ class SessionState:
 
     def apply(self, record: dict[str, Any]) -> Msg | None:
         """Apply one ``msg`` record; returns the annotated :class:`Msg` (``None`` if no event)."""
+        self._counted_memo = None
         t = self._time(record.get("t"))
         self.messages += 1
         event = record.get("event")
@@ -659,45 +675,103 @@ class SessionState:
         :attr:`counted_response`. Returns ``False``, having changed nothing, when it cannot: the
         caller then uses :meth:`apply`.
         """
-        seq = record.get("seq")
+        # Every check comes first and changes nothing; the common shapes (what JSON gives) are
+        # tested with ``type(x) is …`` before the general ``isinstance`` of the full path.
+        try:  # (a subscript costs less than .get: these run for every bulk event)
+            seq = record["seq"]
+            frm = record["from"]
+        except KeyError:
+            return False  # what the checks below say of a missing seq or from
         t = record.get("t")
         if type(seq) is not int or self._late_open:
             return False
         if type(t) is float:
-            if not math.isfinite(t):
+            if t - t != 0.0:  # inf or nan
                 return False
         elif t is not None and (not isinstance(t, int) or isinstance(t, bool)):
             return False
-        frm = record.get("from")
         if etype == "input_audio_buffer.append":
-            if frm != "client" or not event.keys() <= _APPEND_KEYS:
+            if frm != "client":
                 return False
+            if len(event) != 3 or "audio" not in event or "event_id" not in event:
+                if not event.keys() <= _APPEND_KEYS:  # ("type" is in: ``etype`` came from it)
+                    return False
             audio = event.get("audio")
-            if not isinstance(audio, str | dict) or not isinstance(event.get("event_id", ""), str):
+            if type(audio) is dict:
+                n = audio.get("bytes")  # counted audio, as the recorder and the reader give it
+                if type(n) is not int:
+                    n = b64_len(audio)
+            elif isinstance(audio, str | dict):
+                n = b64_len(audio)
+            else:
                 return False
-            tf = self._now(t)
+            event_id = event.get("event_id", "")
+            if type(event_id) is not str and not isinstance(event_id, str):
+                return False
+            tf: float | None
+            last = self.last_t
+            if type(t) is float and last is not None and t >= last:
+                self.last_t = tf = t
+            else:
+                tf = self._time(t)
             self.messages += 1
-            self._append(seq, tf, b64_len(audio))
+            # self._append(seq, tf, n), inline
+            self.buffer_bytes += n
+            self.since_stop_bytes += n
+            self.appended_bytes += n
+            self.appends += 1
+            self.last_append_seq = seq
+            if tf is not None:
+                run_last = self.run_last_t
+                if run_last is None or tf - run_last > 1.0:
+                    self.run_start_t, self.run_bytes = tf, 0
+                self.run_bytes += n
+                self.run_last_t = self.last_append_t = tf
             self.counted_seq, self.counted_t, self.counted_response = seq, tf, None
             return True
         if frm != "server":
             return False
-        dialect = COUNTED_EVENTS[etype]
+        dialect = _COUNTED_DIALECT[etype]
         if dialect is None:  # an input transcription delta: the model only notes it
             tf = self._now(t)
             self.messages += 1
             self.server_tail.append((seq, etype))
             self.counted_seq, self.counted_t, self.counted_response = seq, tf, None
             return True
-        if ("server", dialect) not in self.dialects:
-            return False
         rid = event.get("response_id")
-        resp = self.responses.get(rid) if isinstance(rid, str) else None
-        if resp is None or resp.done_seq is not None:
-            return False  # a violation to record: the full path does it
-        if self.saw_parts and _part_key(event) not in self.open_parts:
-            return False
-        tf = self._now(t)
+        iid = event.get("item_id")
+        out, part = event.get("output_index"), event.get("content_index")
+        memo = self._counted_memo
+        if (
+            memo is not None
+            and memo[0] is dialect
+            and memo[1] == rid
+            and memo[2] == iid
+            and memo[3] is out  # ints of the same value, not 0.0 or False: small ints are one
+            and memo[4] is part
+        ):
+            resp = memo[5]  # the same response and part as the event before: checked then
+        else:
+            if dialect not in self.dialects:
+                return False
+            if type(rid) is str or isinstance(rid, str):
+                resp = self.responses.get(rid)
+            else:
+                resp = None
+            if resp is None or resp.done_seq is not None:
+                return False  # a violation to record: the full path does it
+            exact = type(rid) is str and type(iid) is str and type(out) is int and type(part) is int
+            if self.saw_parts:
+                key = (iid, out, part) if exact else _part_key(event)
+                if key not in self.open_parts:
+                    return False
+            # what made this event countable holds until the full path changes the state
+            self._counted_memo = (dialect, rid, iid, out, part, resp) if exact else None
+        last = self.last_t
+        if type(t) is float and last is not None and t >= last:
+            self.last_t = tf = t
+        else:
+            tf = self._time(t)
         self.messages += 1
         self.server_tail.append((seq, etype))
         resp.events += 1
@@ -1092,15 +1166,20 @@ class SessionState:
         self._count_delta(m.seq, m.t, m.event, resp)
 
     def _count_delta(self, seq: int, t: float | None, ev: dict[str, Any], resp: Response) -> None:
-        n = b64_len(ev.get("delta"))
+        # (runs for every audio delta: the common shapes are tested first)
+        delta = ev.get("delta")
+        n = delta.get("bytes") if type(delta) is dict else None  # counted audio
+        if type(n) is not int:
+            n = b64_len(delta)
         resp.audio_bytes += n
         if resp.first_audio_t is None:
             resp.first_audio_t = t
-        bpm = bytes_per_ms(resp.output_format)
+        fmt = resp.output_format
+        bpm = 48.0 if fmt == "pcm16" else bytes_per_ms(fmt)
         if bpm:
             resp.audio_ms = resp.audio_bytes / bpm
-        iid = _str(ev.get("item_id"))
-        if iid:
+        iid = ev.get("item_id")
+        if iid and (type(iid) is str or isinstance(iid, str)):
             item = self.items.get(iid)
             if item is None:
                 item = Item(iid, "message", "assistant", ["audio"], seq, t, "server")

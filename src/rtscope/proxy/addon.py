@@ -129,7 +129,9 @@ class Recorder:
         self.audio: AudioMode = "keep"
         self.quiet = False
         self.single_file: Path | None = None
-        self.live: LiveFindings | None = None
+        self._live: LiveFindings | None = None
+        #: ``self.live.analyze`` (looked up once, not on every message), or None
+        self._live_feed: Callable[[Record], list[Any]] | None = None
         self.idle_timeout = 0
         self.mapped = False
         self._conns: dict[str, ConnectionLog] = {}
@@ -204,6 +206,16 @@ class Recorder:
         if "rtscope_idle_timeout" in updated or "tcp_timeout" in updated:
             self.idle_timeout = apply_idle_timeout(opts.rtscope_idle_timeout, opts)
 
+    @property
+    def live(self) -> LiveFindings | None:
+        """Live analysis (``rtscope_live``), or None when it is off."""
+        return self._live
+
+    @live.setter
+    def live(self, live: LiveFindings | None) -> None:
+        self._live = live
+        self._live_feed = None if live is None else live.analyze
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -266,6 +278,12 @@ class Recorder:
         except Exception as exc:
             self._report("running live analyzers", exc, state)
 
+    def _publish_live(self, state: ConnectionLog, findings: list[Any]) -> None:
+        """Print and write what the live analyzer found (the rare case)."""
+        if self.live is not None:
+            for finding in self.live.publish(findings):
+                self._write(state, finding, "writing a live finding")
+
     # -- hooks -------------------------------------------------------------------------------
 
     async def websocket_start(self, flow: Any) -> None:
@@ -310,8 +328,14 @@ class Recorder:
                     state.write(line, message.timestamp, seq)
                 except Exception as exc:
                     self._report("writing a message", exc, state)
-                if self.live is not None:
-                    self._feed_live(state, plain)
+                feed = self._live_feed
+                if feed is not None:  # _feed_live, without its layers: the path of every message
+                    try:
+                        found = feed(plain)
+                        if found:
+                            self._publish_live(state, found)
+                    except Exception as exc:
+                        self._report("running live analyzers", exc, state)
         except Exception as exc:
             self._report("recording a message", exc, self._conns.get(flow.id))
         finally:

@@ -311,7 +311,14 @@ class AudioFormatMismatch(Rule):
         event: dict[str, Any],
         response: Response | None,
     ) -> None:
+        start, last = s.run_start_t, s.run_last_t
+        if start is not None and start == self._run and last is not None:
+            if last - start < self._next_check:
+                return  # (most appends: within a run, the next judgement not due yet)
         self._check(s, seq, t)
+
+    def wants_counted(self, s: SessionState, etype: str) -> bool:
+        return not self._done  # judged once per session
 
     def _check(self, s: SessionState, seq: int, t: float | None) -> None:
         if self._done or s.run_start_t is None or s.run_last_t is None:

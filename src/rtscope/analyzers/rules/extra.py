@@ -115,6 +115,13 @@ class VadNeverFired(Rule):
         if not self._done:
             self._appended(s, seq, t)
 
+    def wants_counted(self, s: SessionState, etype: str) -> bool:
+        # VAD fired (or the finding was made), or no VAD/format to judge by: appends change
+        # nothing (the configuration changes only on the full path)
+        if self._done or not isinstance(s.config.get("turn_detection"), dict):
+            return False
+        return bool(bytes_per_ms(s.config.get("input_format", "pcm16")))
+
     def _appended(self, s: SessionState, seq: int, t: float | None) -> None:
         vad = s.config.get("turn_detection")
         bpm = bytes_per_ms(s.config.get("input_format", "pcm16"))

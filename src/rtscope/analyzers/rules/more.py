@@ -239,6 +239,9 @@ class AudioDeltaAfterDone(Rule):
         if self._done:
             self._delta(s, seq, t, event, response)
 
+    def wants_counted(self, s: SessionState, etype: str) -> bool:
+        return bool(self._done)  # no part is done yet (only on_message closes one)
+
     def _delta(
         self,
         s: SessionState,

@@ -91,6 +91,10 @@ class SentBeforeSessionCreated(Rule):
         if etype == "input_audio_buffer.append" and not self._done and s.session_created is None:
             self._early(seq, t, etype)
 
+    def wants_counted(self, s: SessionState, etype: str) -> bool:
+        # only an append before session.created is early (a server delta never is)
+        return etype == "input_audio_buffer.append" and not self._done and s.session_created is None
+
 
 class SentBeforeSessionUpdated(Rule):
     """Audio, ``response.create`` or an item was sent between a ``session.update`` and its ack.
