@@ -43,6 +43,18 @@ class OneRuleAnalyzer:
         return [Finding("demo-end", Severity.INFO, conn, None, None, "connection over")]
 
 
+async def _one_response(port: int, server: RealtimeServer) -> None:
+    """A client asks for one response, reads it whole and leaves; returns once the capture is
+    closed."""
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
+        await ws.recv()
+        await ws.send('{"type":"response.create"}')
+        while "response.done" not in await ws.recv():
+            pass
+    await server.connections[0].closed.wait()
+    await asyncio.sleep(0.2)  # the close hook runs after both sides closed
+
+
 def test_missing_live_analyzer_means_live_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(rtscope.analyzers, "LiveAnalyzer", raising=False)
     assert load_live_analyzer() is None
@@ -58,13 +70,7 @@ async def test_findings_printed_and_appended_to_capture(
     OneRuleAnalyzer.fed = []
     err = io.StringIO()
     _, port = await start_proxy(err=err, live=True)
-    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
-        await ws.recv()
-        await ws.send('{"type":"response.create"}')
-        while "response.done" not in await ws.recv():
-            pass
-    await realtime_server.connections[0].closed.wait()
-    await asyncio.sleep(0.2)
+    await _one_response(port, realtime_server)
     recs = records(only_capture(tmp_path / "captures"))
     conn = recs[1]["conn"]
     lines = err.getvalue().splitlines()
@@ -99,13 +105,7 @@ async def test_a_failing_live_analyzer_is_reported_once_and_recording_goes_on(
     monkeypatch.setattr(rtscope.analyzers, "LiveAnalyzer", FailingAnalyzer, raising=False)
     err = io.StringIO()
     _, port = await start_proxy(err=err, live=True)
-    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
-        await ws.recv()
-        await ws.send('{"type":"response.create"}')
-        while "response.done" not in await ws.recv():
-            pass
-    await realtime_server.connections[0].closed.wait()
-    await asyncio.sleep(0.2)
+    await _one_response(port, realtime_server)
     recs = records(only_capture(tmp_path / "captures"))
     conn = recs[1]["conn"]
     broke = [line for line in err.getvalue().splitlines() if "analyzer broke" in line]
