@@ -161,11 +161,7 @@ class LiveAnalyzer:
             self._last_name, self._last = conn, c
         if c.timed:
             t = record.get("t")
-            if type(t) is float:  # what JSON and the recorder give: the cheap check first
-                last = c.last_tick
-                if (last is None or not 0 <= t - last < TICK_S) and t - t == 0.0:  # finite
-                    self._tick(c, t, record)
-            elif isinstance(t, float) or (isinstance(t, int) and not isinstance(t, bool)):
+            if type(t) is float or (isinstance(t, int | float) and not isinstance(t, bool)):
                 last = c.last_tick
                 if (last is None or not 0 <= t - last < TICK_S) and math.isfinite(t):
                     self._tick(c, float(t), record)

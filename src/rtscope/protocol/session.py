@@ -705,28 +705,11 @@ class SessionState:
                 n = b64_len(audio)
             else:
                 return False
-            event_id = event.get("event_id", "")
-            if type(event_id) is not str and not isinstance(event_id, str):
+            if not isinstance(event.get("event_id", ""), str):
                 return False
-            tf: float | None
-            last = self.last_t
-            if type(t) is float and last is not None and t >= last:
-                self.last_t = tf = t
-            else:
-                tf = self._time(t)
+            tf = self._now(t)
             self.messages += 1
-            # self._append(seq, tf, n), inline
-            self.buffer_bytes += n
-            self.since_stop_bytes += n
-            self.appended_bytes += n
-            self.appends += 1
-            self.last_append_seq = seq
-            if tf is not None:
-                run_last = self.run_last_t
-                if run_last is None or tf - run_last > 1.0:
-                    self.run_start_t, self.run_bytes = tf, 0
-                self.run_bytes += n
-                self.run_last_t = self.last_append_t = tf
+            self._append(seq, tf, n)
             self.counted_seq, self.counted_t, self.counted_response = seq, tf, None
             return True
         if frm != "server":
@@ -754,10 +737,7 @@ class SessionState:
         else:
             if dialect not in self.dialects:
                 return False
-            if type(rid) is str or isinstance(rid, str):
-                resp = self.responses.get(rid)
-            else:
-                resp = None
+            resp = self.responses.get(rid) if isinstance(rid, str) else None
             if resp is None or resp.done_seq is not None:
                 return False  # a violation to record: the full path does it
             exact = type(rid) is str and type(iid) is str and type(out) is int and type(part) is int
@@ -767,11 +747,7 @@ class SessionState:
                     return False
             # what made this event countable holds until the full path changes the state
             self._counted_memo = (dialect, rid, iid, out, part, resp) if exact else None
-        last = self.last_t
-        if type(t) is float and last is not None and t >= last:
-            self.last_t = tf = t
-        else:
-            tf = self._time(t)
+        tf = self._now(t)
         self.messages += 1
         self.server_tail.append((seq, etype))
         resp.events += 1

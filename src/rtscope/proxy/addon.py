@@ -268,21 +268,18 @@ class Recorder:
                 pass
 
     def _feed_live(self, state: ConnectionLog, record: Record) -> None:
-        """Feed a record as plain data (no ``orjson.Fragment``) to the live analyzer; write what
-        it finds."""
-        if self.live is None:
+        """Feed a record as plain data (no ``orjson.Fragment``) to the live analyzer; print and
+        write what it finds (the rare case: the analyzer's ``feed`` is called directly)."""
+        feed = self._live_feed
+        if feed is None or self._live is None:
             return
         try:
-            for finding in self.live.feed(record):
-                self._write(state, finding, "writing a live finding")
+            found = feed(record)
+            if found:
+                for finding in self._live.publish(found):
+                    self._write(state, finding, "writing a live finding")
         except Exception as exc:
             self._report("running live analyzers", exc, state)
-
-    def _publish_live(self, state: ConnectionLog, findings: list[Any]) -> None:
-        """Print and write what the live analyzer found (the rare case)."""
-        if self.live is not None:
-            for finding in self.live.publish(findings):
-                self._write(state, finding, "writing a live finding")
 
     # -- hooks -------------------------------------------------------------------------------
 
@@ -328,14 +325,8 @@ class Recorder:
                     state.write(line, message.timestamp, seq)
                 except Exception as exc:
                     self._report("writing a message", exc, state)
-                feed = self._live_feed
-                if feed is not None:  # _feed_live, without its layers: the path of every message
-                    try:
-                        found = feed(plain)
-                        if found:
-                            self._publish_live(state, found)
-                    except Exception as exc:
-                        self._report("running live analyzers", exc, state)
+                if self._live_feed is not None:
+                    self._feed_live(state, plain)
         except Exception as exc:
             self._report("recording a message", exc, self._conns.get(flow.id))
         finally:

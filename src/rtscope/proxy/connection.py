@@ -38,7 +38,11 @@ class LineSink:
     def __init__(self, writer: CaptureWriter) -> None:
         self.writer = writer
         self.path: Path = writer.path
-        self.size = writer.size
+
+    @property
+    def size(self) -> int:
+        """Bytes of whole lines in the file (the writer counts only lines written whole)."""
+        return self.writer.size
 
     def write(self, line: bytes) -> None:
         try:
@@ -46,7 +50,6 @@ class LineSink:
         except OSError:
             self._cut_partial()
             raise
-        self.size += len(line)
 
     def _cut_partial(self) -> None:
         # Error path only (e.g. ENOSPC after a short write): remove the half-written line.
