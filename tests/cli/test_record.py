@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import stat
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -141,17 +142,20 @@ async def test_sigint_closes_private_captures_cleanly_even_with_umask_0(
     assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
 
 
-def test_unwritable_out_dir_fails_before_listening(tmp_path: Path) -> None:
-    import subprocess
-
-    blocker = tmp_path / "a-file"
-    blocker.write_text("x")
-    result = subprocess.run(
-        [sys.executable, "-m", "rtscope", "record", "--out", str(blocker / "sub")],
+def record_once(*args: str) -> subprocess.CompletedProcess[str]:
+    """``rtscope record ARGS`` as a subprocess that is expected to exit on its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "rtscope", "record", *args],
         capture_output=True,
         text=True,
         timeout=30,
     )
+
+
+def test_unwritable_out_dir_fails_before_listening(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = record_once("--out", str(blocker / "sub"))
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -168,41 +172,18 @@ def test_unwritable_out_dir_fails_before_listening(tmp_path: Path) -> None:
     ],
 )
 def test_bad_flags_are_one_line_exit_2(args: list[str], expected: str, tmp_path: Path) -> None:
-    import subprocess
-
-    result = subprocess.run(
-        [sys.executable, "-m", "rtscope", "record", "--out", str(tmp_path / "c"), *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    result = record_once("--out", str(tmp_path / "c"), *args)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr
 
 
 def test_port_taken_is_one_line_exit_3(tmp_path: Path, confdir: Path) -> None:
-    import subprocess
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "rtscope",
-                "record",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--out",
-                str(tmp_path / "c"),
-                "--confdir",
-                str(confdir),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
+        result = record_once(
+            "--listen", f"127.0.0.1:{port}", "--out", str(tmp_path / "c"), "--confdir", str(confdir)
         )
     assert result.returncode == 3, result.stderr
     lines = result.stderr.strip().splitlines()
@@ -210,24 +191,8 @@ def test_port_taken_is_one_line_exit_3(tmp_path: Path, confdir: Path) -> None:
 
 
 def test_non_loopback_listen_is_refused_without_allow_remote(tmp_path: Path, confdir: Path) -> None:
-    import subprocess
-
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rtscope",
-            "record",
-            "--listen",
-            "0.0.0.0:0",
-            "--out",
-            str(tmp_path / "c"),
-            "--confdir",
-            str(confdir),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
+    result = record_once(
+        "--listen", "0.0.0.0:0", "--out", str(tmp_path / "c"), "--confdir", str(confdir)
     )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
