@@ -206,8 +206,9 @@ class Candidate:
     name: str
     available: bool
     reason: str = ""
-    #: "direct" | "mitmdump" | "lean" | "addon" | "addon-mapped" | "record" | "record-nolive" |
-    #: "record-nobp" | "record-mapped" | "record-nolive-mapped"
+    #: "direct" | "mitmdump" | "lean" | "addon" | "addon-mapped" | "addon-keepcache" | "record" |
+    #: "record-nolive" | "record-nobp" | "record-mapped" | "record-nolive-mapped" |
+    #: "record-keepcache" | "record-nolive-keepcache"
     kind: str = ""
 
     def argv(self, upstream: int, port: int, out: Path) -> list[str]:
@@ -220,9 +221,12 @@ class Candidate:
                 sys.executable, str(HERE / "lean_proxy.py"),
                 "--upstream-port", str(upstream), "--port", str(port),
             ]  # fmt: skip
-        if self.kind in ("addon", "addon-mapped"):
+        # *-keepcache: the capture's pages stay in the page cache (no drop-behind; `env` execs,
+        # so the pid measured is the proxy's)
+        env = ["env", "RTSCOPE_DROP_BEHIND=0"] if self.kind.endswith("keepcache") else []
+        if self.kind in ("addon", "addon-mapped", "addon-keepcache"):
             return [
-                mitmdump, "-q", "--set", "flow_detail=0", "-s", addon_path() or "",
+                *env, mitmdump, "-q", "--set", "flow_detail=0", "-s", addon_path() or "",
                 "--set", f"rtscope_dir={out}", "--mode", reverse,
                 *(["--set", "rtscope_mapped=true"] if self.kind == "addon-mapped" else []),
             ]  # fmt: skip
@@ -235,7 +239,8 @@ class Candidate:
         if self.kind in _RECORDS:
             # record-nobp: the same, with backpressure off (RTSCOPE_RECORD_BACKLOG=0; `env` execs,
             # so the pid measured is rtscope's).
-            env = ["env", "RTSCOPE_RECORD_BACKLOG=0"] if self.kind == "record-nobp" else []
+            if self.kind == "record-nobp":
+                env = ["env", "RTSCOPE_RECORD_BACKLOG=0"]
             return [
                 *env, str(BIN / "rtscope"), "record", "--upstream", f"http://{HOST}:{upstream}",
                 "--listen", f"{HOST}:{port}", "--out", str(out), "--quiet",
@@ -245,7 +250,10 @@ class Candidate:
         raise ValueError(self.kind)
 
 
-_RECORDS = ("record", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped")
+_RECORDS = (
+    "record", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped",
+    "record-keepcache", "record-nolive-keepcache",
+)  # fmt: skip
 
 
 def _rtscope(*args: str) -> subprocess.CompletedProcess[str]:
@@ -281,8 +289,9 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
 
     ``record-nolive`` (``rtscope record --no-live``), ``lean`` (embedded mitmproxy, no
     recorder: the ceiling of ``rtscope record``), ``record-nobp`` (``rtscope record`` with its
-    backpressure turned off) and the ``--mapped`` variants ``record-mapped``,
-    ``record-nolive-mapped`` and ``addon-mapped`` are only included when asked for by name.
+    backpressure turned off), the ``--mapped`` variants ``record-mapped``,
+    ``record-nolive-mapped`` and ``addon-mapped``, and the ``*-keepcache`` variants (no
+    drop-behind: ``RTSCOPE_DROP_BEHIND=0``) are only included when asked for by name.
     """
     found = [
         Candidate("direct", True, kind="direct"),
@@ -307,6 +316,10 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     found.append(
         Candidate("addon, mapped", path is not None, "no `rtscope addon-path`", "addon-mapped")
     )
+    found.append(Candidate("record, keep cache", ok, why, "record-keepcache"))
+    found.append(Candidate("record --no-live, keep cache", ok, why, "record-nolive-keepcache"))
+    no_addon = "no `rtscope addon-path`"
+    found.append(Candidate("addon, keep cache", path is not None, no_addon, "addon-keepcache"))
     for name in names or ():
         if name.startswith("record-hook:"):  # by name only: bench/hook_variant.py's variants
             found.append(Candidate(f"hook: {name.split(':', 1)[1]}", ok, why, name))
@@ -317,7 +330,8 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
 
 #: Candidates that only run when named (``--only``): the ceiling and variants of the recorder.
 _ON_REQUEST = (
-    "lean", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped", "addon-mapped"
+    "lean", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped", "addon-mapped",
+    "record-keepcache", "record-nolive-keepcache", "addon-keepcache",
 )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -172,7 +173,7 @@ def test_a_file_that_cannot_grow_gets_no_part_of_the_line_that_did_not_fit(
 def test_a_file_system_without_mappings_gets_one_write_per_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(fd: int, start: int = 0, window: int | None = None) -> MappedAppender:
+    def refuse(fd: int, *args: Any, **kwargs: Any) -> MappedAppender:
         raise OSError(errno.ENODEV, "No such device")
 
     monkeypatch.setattr("rtscope.capture.mapped.MappedAppender", refuse)
@@ -188,7 +189,7 @@ def test_a_file_system_without_mappings_gets_one_write_per_line(
 def test_no_room_for_the_first_window_leaves_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def full(fd: int, start: int = 0, window: int | None = None) -> MappedAppender:
+    def full(fd: int, *args: Any, **kwargs: Any) -> MappedAppender:
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr("rtscope.capture.mapped.MappedAppender", full)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
+import random
 import stat
 from pathlib import Path
 
 import pytest
 
 from rtscope.capture import CaptureReader, CaptureWriter, capture_filename, ensure_private_dir
+from rtscope.capture.mapped import WINDOW
+from rtscope.capture.writer import DROP_BEHIND_ENV, DROP_STEP
 
 
 def mode(path: Path) -> int:
@@ -76,3 +81,74 @@ def test_filename_sorts_by_time_and_shows_the_model() -> None:
         capture_filename(0.0, "../../etc/passwd", "c")
         == "19700101T000000Z_..-..-etc-passwd_c.jsonl"
     )
+
+
+def _fs_type(path: Path) -> str:
+    """The type of the file system holding ``path`` (from /proc/self/mounts, longest mount)."""
+    best, kind = "", ""
+    with open("/proc/self/mounts") as mounts:
+        for entry in mounts:
+            _, point, fstype, *_ = entry.split()
+            if str(path).startswith(point) and len(point) > len(best):
+                best, kind = point, fstype
+    return kind
+
+
+def _resident(path: Path, length: int) -> list[bool]:
+    """Which pages of ``path``'s first ``length`` bytes are in the page cache (``mincore``)."""
+    pages = -(-length // mmap.PAGESIZE)
+    vec = (ctypes.c_ubyte * pages)()
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), length, access=mmap.ACCESS_COPY) as region:
+        anchor = ctypes.c_char.from_buffer(region)  # mapping alone faults nothing in
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            addr = ctypes.c_void_p(ctypes.addressof(anchor))
+            assert libc.mincore(addr, ctypes.c_size_t(length), vec) == 0, ctypes.get_errno()
+        finally:
+            del anchor
+    return [bool(v & 1) for v in vec]
+
+
+def _fill(writer: CaptureWriter, nbytes: int, line: bytes) -> None:
+    for _ in range(-(-nbytes // len(line))):
+        writer.write_line(line)
+
+
+@pytest.mark.parametrize("mapped", [False, True], ids=["write", "mapped"])
+@pytest.mark.parametrize("drop", [True, False], ids=["drop-behind", "keep"])
+def test_a_long_capture_leaves_its_older_pages_out_of_the_page_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, drop: bool, mapped: bool
+) -> None:
+    if _fs_type(tmp_path) in ("tmpfs", "ramfs", "overlay"):
+        pytest.skip(f"{tmp_path} is not on a disk file system: its pages are never dropped")
+    if not drop:
+        monkeypatch.setenv(DROP_BEHIND_ENV, "0")
+    path = tmp_path / "long.jsonl"
+    line = b"x" * 4095 + b"\n"
+    assert DROP_STEP == WINDOW  # (a mapped capture asks as it leaves a window)
+    with CaptureWriter(path, mapped=mapped) as writer:
+        assert writer.mapped is mapped
+        _fill(writer, DROP_STEP, line)  # first request: the writeback of the first step starts
+        first = writer.size
+        with open(path, "rb") as other:
+            os.fsync(other.fileno())  # (written back for sure, whatever the device's pace)
+        _fill(writer, DROP_STEP + len(line), line)  # second request: the first step is dropped
+    # close() waited for the worker; the first step's whole pages, minus the header's page
+    early = _resident(path, first - first % mmap.PAGESIZE)[1:]
+    assert early
+    if drop:
+        assert not any(early), f"{sum(early)} of {len(early)} pages still cached"
+    else:
+        assert all(early)
+
+
+def test_a_capture_written_across_many_drop_steps_is_byte_exact(tmp_path: Path) -> None:
+    path = tmp_path / "long.jsonl"
+    rng = random.Random(7)
+    lines = [b'{"n":%d,"pad":"%s"}\n' % (i, b"z" * rng.randrange(0, 9000)) for i in range(2000)]
+    with CaptureWriter(path) as writer:
+        header = path.read_bytes()
+        for one in lines:
+            writer.write_line(one)
+        assert writer.size > 4 * DROP_STEP
+    assert path.read_bytes() == header + b"".join(lines)

@@ -20,6 +20,9 @@ what follows the last line is NUL bytes (up to two windows: 2 MiB). ``tail -f`` 
 such a file, and a recorder killed before closing leaves the NUL bytes there (rtscope's reader
 skips them and says so; ``truncate -s <size>`` removes them). Nothing may shrink the file while it
 is mapped.
+
+Windows left behind are dropped from the page cache once written back, as :mod:`.writer` does
+for its lines (``drop_behind=False``: kept).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+
+from .workers import drop_pages, workers
 
 __all__ = ["MADV_POPULATE_WRITE", "WINDOW", "MappedAppender"]
 
@@ -42,15 +47,6 @@ MADV_POPULATE_WRITE = 23
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
-_WORKERS: ThreadPoolExecutor | None = None
-
-
-def _workers() -> ThreadPoolExecutor:
-    """The threads that prepare and drop windows, shared by every mapped capture of the process."""
-    global _WORKERS
-    if _WORKERS is None:
-        _WORKERS = ThreadPoolExecutor(2, thread_name_prefix="rtscope-mapped")
-    return _WORKERS
 
 
 def _populate(window: mmap.mmap) -> None:
@@ -71,7 +67,9 @@ class MappedAppender:
     when the file cannot be grown (disk full), having written nothing of that line.
     """
 
-    def __init__(self, fd: int, start: int = 0, window: int | None = None) -> None:
+    def __init__(
+        self, fd: int, start: int = 0, window: int | None = None, *, drop_behind: bool = True
+    ) -> None:
         window = WINDOW if window is None else window
         if window <= 0 or window % mmap.ALLOCATIONGRANULARITY:
             raise ValueError(f"window must be a positive multiple of {mmap.ALLOCATIONGRANULARITY}")
@@ -80,12 +78,15 @@ class MappedAppender:
         #: Bytes of the file that hold lines (the file's length once closed).
         self.size = start
         self._base = start - start % window
-        self._pool = _workers()
+        self._pool = workers()
         self._next: Future[mmap.mmap] | None = None
         #: windows being unmapped by a worker; waited for at the close
         self._dropping: list[Future[None]] = []
         self._map: mmap.mmap | None = self._prepare(self._base)
         self.closed = False
+        #: drop-behind (as :mod:`.writer` does; ``None``: off): where the next request starts
+        self._drop_from: int | None = start - start % window if drop_behind else None
+        self._drop_mid = self._drop_from or 0
 
     def _prepare(self, base: int) -> mmap.mmap:
         """Grow the file to cover ``[base, base + window)``, map that window, populate it."""
@@ -135,6 +136,11 @@ class MappedAppender:
         self._map = windows[-1]
         self._base += needed * self._window
         self.size += len(line)
+        if self._drop_from is not None:
+            # the windows unmapped a turn ago are dropped, the ones just left start their writeback
+            start, self._drop_from, self._drop_mid = self._drop_from, self._drop_mid, self._base
+            dropping = self._pool.submit(drop_pages, self._fd, start, self._base - start)
+            self._dropping.append(dropping)
 
     def close(self) -> None:
         """Unmap, cut the file to :attr:`size` (idempotent). Does not close ``fd``."""

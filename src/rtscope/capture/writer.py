@@ -6,6 +6,14 @@ returns, so a ``kill -9`` of the writing process loses nothing written, ``tail -
 session live, and several writers may append to one file without interleaving within a line.
 No ``fsync`` is made per line (that would block on the device); :meth:`close` makes one.
 
+Every :data:`DROP_STEP` bytes, a worker thread asks the kernel to write the capture's older pages
+out and drop them from the page cache (``POSIX_FADV_DONTNEED``, which only ever drops pages already
+on disk): a long recording then reuses the same few pages of memory instead of growing the page
+cache by its whole size. On virtual machines that hand freed memory back to their host (free page
+reporting, ballooning: the microVMs this project is measured on) every page the cache takes anew
+costs a fault in the host, and a ``write(2)`` appending 4 KB to a growing cache costs 3× one whose
+pages are reused (docs/performance.md, "Drop-behind"). ``RTSCOPE_DROP_BEHIND=0`` keeps the pages.
+
 ``mapped=True`` (``rtscope record --mapped``) copies lines into a memory map of the file instead
 (:mod:`.mapped`): the same guarantee against ``kill -9`` at a fraction of the CPU per line, but no
 ``tail -f`` while the file is open (it is longer than its lines until closed).
@@ -27,9 +35,27 @@ from typing import TYPE_CHECKING, Any
 from .codec import Record, dumps, header_record
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .mapped import MappedAppender
 
-__all__ = ["CaptureWriter", "capture_filename", "ensure_private_dir"]
+__all__ = [
+    "DROP_BEHIND_ENV",
+    "DROP_STEP",
+    "CaptureWriter",
+    "capture_filename",
+    "ensure_private_dir",
+]
+
+#: Bytes between two requests to drop a capture's older pages from the page cache.
+DROP_STEP = 1 << 20
+#: ``0`` keeps a capture's pages in the page cache (for A/B measurements).
+DROP_BEHIND_ENV = "RTSCOPE_DROP_BEHIND"
+
+
+def _drop_behind_enabled() -> bool:
+    return os.environ.get(DROP_BEHIND_ENV, "1").strip() not in ("0", "no", "off", "false")
+
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -83,13 +109,20 @@ class CaptureWriter:
         self.records = 0
         #: Bytes of lines written (the file's length, except while mapped: see :mod:`.mapped`).
         self.size = 0
+        #: drop-behind: the size at which to ask next (never, if off or mapped), the range of the
+        #: next request (the step before the last one, written back since, and the last one), and
+        #: the request in flight (waited for before the descriptor is closed)
+        self._drop_at = DROP_STEP if self._mapped is None and _drop_behind_enabled() else -1
+        self._drop_from = 0
+        self._drop_mid = 0
+        self._dropping: Future[None] | None = None
         self.write(header_record(time.time(), **(header or {})))
 
     def _map(self, fd: int) -> MappedAppender | None:
         from . import mapped  # only for mapped captures: it imports ctypes (~8 ms)
 
         try:
-            return mapped.MappedAppender(fd)
+            return mapped.MappedAppender(fd, drop_behind=_drop_behind_enabled())
         except OSError as exc:
             os.ftruncate(fd, 0)
             if exc.errno == errno.ENOSPC:
@@ -125,6 +158,21 @@ class CaptureWriter:
                 view = view[written:]
         self.records += 1
         self.size += len(line)
+        if 0 <= self._drop_at <= self.size:
+            self._drop_behind()
+
+    def _drop_behind(self) -> None:
+        """Hand the last two steps to a worker: the older one was written back since the previous
+        request started its writeback (dropped now), the newer one starts its writeback."""
+        if self._dropping is not None and not self._dropping.done():
+            self._drop_at = self.size + DROP_STEP  # the kernel is slower than us: skip a turn
+            return
+        from .workers import drop_pages, workers
+
+        assert self._fd is not None
+        start, self._drop_from, self._drop_mid = self._drop_from, self._drop_mid, self.size
+        self._dropping = workers().submit(drop_pages, self._fd, start, self.size - start)
+        self._drop_at = self.size + DROP_STEP
 
     def discard_after(self, size: int) -> None:
         """Cut a partly written line off (after an ``OSError``): the file ends at ``size``."""
@@ -137,6 +185,9 @@ class CaptureWriter:
         if self._fd is None:
             return
         fd, self._fd = self._fd, None
+        if self._dropping is not None:
+            self._dropping.result()  # the worker must be done with the descriptor before it goes
+            self._dropping = None
         try:
             if self._mapped is not None:
                 self._mapped.close()  # the file cut to its lines

@@ -1,0 +1,33 @@
+"""The worker threads that keep kernel chores off the recorder's event loop.
+
+Shared by every capture of the process and started on first use (most captures never need one):
+preparing and dropping windows of mapped captures (:mod:`.mapped`), and asking the kernel to drop
+the page cache behind a capture's end (:mod:`.writer`).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+__all__ = ["drop_pages", "workers"]
+
+_WORKERS: ThreadPoolExecutor | None = None
+
+
+def workers() -> ThreadPoolExecutor:
+    """The process's capture workers (two threads), created on the first call."""
+    global _WORKERS
+    if _WORKERS is None:
+        _WORKERS = ThreadPoolExecutor(2, thread_name_prefix="rtscope-capture")
+    return _WORKERS
+
+
+def drop_pages(fd: int, start: int, length: int) -> None:
+    """Start the writeback of ``[start, start + length)`` of ``fd`` and drop from the page cache
+    the pages of it already written back. Dirty or mapped pages stay: nothing is ever lost, at
+    worst a page stays cached. Advice only: errors are ignored."""
+    try:
+        os.posix_fadvise(fd, start, length, os.POSIX_FADV_DONTNEED)
+    except OSError:
+        pass
