@@ -8,10 +8,9 @@ analyzed; the exit code is then 2.
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -107,31 +106,6 @@ class _Counter:
                 yield rec
         finally:
             self.messages += messages
-
-
-#: Garbage collector thresholds while records stream through the rules (:func:`quiet_gc`).
-GC_THRESHOLDS = (100_000, 50, 1000)
-
-
-@contextmanager
-def quiet_gc() -> Iterator[None]:
-    """Fewer garbage collections while records stream through the rules (−13 % CPU on 200 MB,
-    docs/performance.md).
-
-    The records are acyclic dicts that die young: the default collection every 700 allocations
-    finds nothing in them. The objects of the imports live for the whole run: frozen out of the
-    full collections. Young objects are collected every 100 000 allocations (a cycle a rule
-    makes is still collected, later). The collector's settings are restored on the way out (the
-    command may run inside another program: tests, ``main()`` called from Python).
-    """
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
 
 
 def run(
@@ -238,10 +212,7 @@ def command(
     check_rule_names(chosen, skipped)
     files = expand(paths)
     sizes = total_size([f for f in files if f != "-"])
-    with (
-        quiet_gc(),
-        byte_progress(sizes if "-" not in files else None, description="analyzing") as bar,
-    ):
+    with byte_progress(sizes if "-" not in files else None, description="analyzing") as bar:
         results, errors = run(files, chosen, skipped, debug, bar)
     for res in results:
         for problem in res.problems:
