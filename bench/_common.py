@@ -72,16 +72,21 @@ def banner(title: str) -> None:
     print(machine_header(title), flush=True)
 
 
-def compile_rtscope() -> None:
+def compile_rtscope(tree: Path | None = None) -> None:
     """Write rtscope's bytecode cache (``__pycache__``) before anything is timed.
 
     ``pip install rtscope`` compiles it at install time, and Python writes it on a first import;
     but an editable install run with ``PYTHONDONTWRITEBYTECODE=1`` (set on this project's
     machines) would compile all of rtscope from source in every process: ~40 ms more per
     ``rtscope analyze``, which no user pays. Reading a cache is not affected by that variable.
+    ``tree``: another checkout run for comparison (its ``src/``), which needs the same, or the
+    comparison measures the compiler (it did once: docs/performance.md, session 4).
     """
     import compileall
 
+    if tree is not None:
+        compileall.compile_dir(tree / "src", quiet=1)
+        return
     import rtscope
 
     compileall.compile_dir(Path(rtscope.__file__).parent, quiet=1)

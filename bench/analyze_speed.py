@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         sizes, args.rounds = [1.0, 3.0], 1
     ok_analyze, why = analyze_available()
+    if args.other_tree is not None:
+        c.compile_rtscope(args.other_tree)
     c.banner("analysis speed vs parsing baselines, synthetic captures (targets 4, 6)")
     if not ok_analyze:
         print(f"   rtscope analyze: not available ({why})")

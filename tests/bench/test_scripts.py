@@ -7,9 +7,12 @@ exit code 1 means "a target was not met", which is a figure, not a failure of th
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 NUMBER = r"[\d,]+(\.\d+)?"
@@ -43,9 +46,11 @@ def test_the_mapped_and_hook_variant_candidates_relay_and_are_measured() -> None
         "--sizes",
         "4096",
         "--only",
-        "mitmdump,record-nolive-mapped,record-hook:noop,record-hook:map-populated",
+        "mitmdump,record-nolive-mapped,record-hook:noop,record-hook:map-populated,"
+        "record-keepcache,addon-keepcache",
     )
-    for name in ("record --no-live --mapped", "hook: noop", "hook: map-populated"):
+    names = ("record --no-live --mapped", "hook: noop", "hook: map-populated", "record, keep cache")
+    for name in (*names, "addon, keep cache"):
         assert re.search(rf"4096 s→c\s+{name}\s+{NUMBER}", out), name
 
 
@@ -138,3 +143,15 @@ def test_live_path_prints_what_live_analysis_adds_per_bulk_message() -> None:
     for mix in ("append 4K", "audio delta 4K", "transcript 200B", "mix 1:1:1"):
         # hook live, hook without, their difference (the live path), the engine alone, findings
         assert re.search(rf"{mix}\s+{NUMBER}\s+{NUMBER}\s+-?{NUMBER}\s+{NUMBER}\s+\d+", out), mix
+
+
+@pytest.mark.skipif(
+    shutil.which("valgrind") is None, reason="needs valgrind (apt-get install valgrind)"
+)
+def test_analyze_instructions_prints_instructions_per_record_and_the_ratio(
+    bench_cache: Path,
+) -> None:
+    out = run("analyze_instructions.py", "--size", "1", timeout=600)
+    for name in ("orjson loop", "reader only", "rtscope analyze"):
+        assert re.search(rf"{name}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}", out), name
+    assert re.search(r"rtscope analyze: \d\.\d\d× the orjson loop's instructions at 200 MB", out)
