@@ -155,3 +155,10 @@ def test_analyze_instructions_prints_instructions_per_record_and_the_ratio(
     for name in ("orjson loop", "reader only", "rtscope analyze"):
         assert re.search(rf"{name}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}", out), name
     assert re.search(r"rtscope analyze: \d\.\d\d× the orjson loop's instructions at 200 MB", out)
+
+
+def test_page_cache_writes_prints_each_block_with_and_without_drop_behind(tmp_path: Path) -> None:
+    out = run("page_cache_writes.py", "--quick", "--dir", str(tmp_path))
+    for label in ("drop-behind", "keep cache"):
+        assert re.search(rf"round 1, {label}\s+{NUMBER}/{NUMBER}\s+{NUMBER}/{NUMBER}$", out, re.M)
+    assert list(tmp_path.iterdir()) == []  # each capture deleted after its run
