@@ -2,10 +2,11 @@
 
 Why: each ``write(2)`` that appends a line makes the kernel put fresh page-cache pages under it,
 one at a time. Measured inside the running proxy on this project's machines (2 vCPU microVMs,
-``bench/hook_variant.py``, docs/performance.md), that costs 35–50 µs of CPU per 4 KB message
+``bench/hook_variant.py``, docs/performance.md), that cost 35–50 µs of CPU per 4 KB message
 and 10–25 µs per 200 B one, far more than the same call in a tight loop: a third of what the whole
-proxy spends per message. A copy into pages that were mapped and populated beforehand, in bulk, by
-a worker thread costs ~1 µs.
+proxy spends per message (18–34 µs per 4 KB message since the writer drops its pages behind it,
+:mod:`.writer`). A copy into pages that were mapped and populated beforehand, in bulk, by a worker
+thread costs ~1 µs.
 
 How: the file is grown one window (:data:`WINDOW`) at a time with ``posix_fallocate`` (blocks
 reserved: a full disk is an ``OSError`` there, never a ``SIGBUS`` later), the window is mapped

@@ -11,12 +11,12 @@ out and drop them from the page cache (``POSIX_FADV_DONTNEED``, which only ever 
 on disk): a long recording then reuses the same few pages of memory instead of growing the page
 cache by its whole size. On virtual machines that hand freed memory back to their host (free page
 reporting, ballooning: the microVMs this project is measured on) every page the cache takes anew
-costs a fault in the host, and a ``write(2)`` appending 4 KB to a growing cache costs 3× one whose
-pages are reused (docs/performance.md, "Drop-behind"). ``RTSCOPE_DROP_BEHIND=0`` keeps the pages.
+costs a fault in the host: a ``write(2)`` appending 4 KB to a cache growing into fresh memory costs
+2–3× one whose pages are reused (``bench/page_cache_writes.py``; docs/performance.md, session 4). ``RTSCOPE_DROP_BEHIND=0`` keeps the pages.
 
 ``mapped=True`` (``rtscope record --mapped``) copies lines into a memory map of the file instead
-(:mod:`.mapped`): the same guarantee against ``kill -9`` at a fraction of the CPU per line, but no
-``tail -f`` while the file is open (it is longer than its lines until closed).
+(:mod:`.mapped`): the same guarantee against ``kill -9``, less CPU per line where the kernel's write
+is slow, but no ``tail -f`` while the file is open (it is longer than its lines until closed).
 
 Files are created 0600 and directories 0700, whatever the process umask.
 """

@@ -105,9 +105,9 @@ def _is_loopback(host: str) -> bool:
 @click.option(
     "--mapped",
     is_flag=True,
-    help="Write captures through a memory map: a third less proxy CPU per 4 KB message, but no "
-    "tail -f while recording, and a killed proxy leaves NUL bytes at the end of a capture "
-    "(rtscope skips them). See docs/recording.md.",
+    help="Write captures through a memory map instead of one write per line (less proxy CPU on "
+    "some machines), but no tail -f while recording, and a killed proxy leaves NUL bytes at the "
+    "end of a capture (rtscope skips them). See docs/recording.md.",
 )
 def command(
     upstream: str,
