@@ -196,3 +196,25 @@ def test_no_room_for_the_first_window_leaves_no_file(
     with pytest.raises(OSError, match="No space"):
         CaptureWriter(tmp_path / "c.jsonl", mapped=True)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_lines_are_mapped_whole_when_no_worker_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At interpreter shutdown the workers take nothing more: windows are prepared, unmapped and
+    advised about in the writing thread, or not advised about at all, and every line lands."""
+    import rtscope.capture.mapped as mapped
+
+    class ShutDown:
+        def submit(self, *args: object) -> None:
+            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(mapped, "workers", lambda: ShutDown())
+    path = tmp_path / "late.jsonl"
+    lines = [b'{"n":%d,"pad":"%s"}\n' % (i, b"q" * (i * 37 % 9000)) for i in range(400)]
+    with CaptureWriter(path, mapped=True) as writer:
+        assert writer.mapped
+        header = path.read_bytes()[: writer.size]
+        for line in lines:
+            writer.write_line(line)
+    assert path.read_bytes() == header + b"".join(lines)

@@ -152,3 +152,22 @@ def test_a_capture_written_across_many_drop_steps_is_byte_exact(tmp_path: Path) 
             writer.write_line(one)
         assert writer.size > 4 * DROP_STEP
     assert path.read_bytes() == header + b"".join(lines)
+
+
+def test_lines_are_written_when_no_worker_can_take_the_drop_behind_advice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rtscope.capture import workers
+
+    class ShutDown:
+        def submit(self, *args: object) -> None:
+            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+    monkeypatch.setattr(workers, "workers", lambda: ShutDown())
+    path = tmp_path / "late.jsonl"
+    line = b"w" * 4095 + b"\n"
+    with CaptureWriter(path) as writer:
+        header = path.read_bytes()
+        _fill(writer, 3 * DROP_STEP, line)
+        count = writer.records - 1
+    assert path.read_bytes() == header + line * count

@@ -106,7 +106,10 @@ class MappedAppender:
             current[at:end] = line
             self.size += len(line)
             if self._next is None and end > self._window >> 1:
-                self._next = self._pool.submit(self._prepare, self._base + self._window)
+                try:
+                    self._next = self._pool.submit(self._prepare, self._base + self._window)
+                except RuntimeError:  # the interpreter is shutting down: prepared when needed
+                    pass
             return
         self._write_across(line, at)
 
@@ -133,15 +136,22 @@ class MappedAppender:
             view = view[len(piece) :]
         self._dropping = [f for f in self._dropping if not f.done()]
         for window in windows[:-1]:
-            self._dropping.append(self._pool.submit(window.close))  # munmap off this thread
+            try:
+                self._dropping.append(self._pool.submit(window.close))  # munmap off this thread
+            except RuntimeError:  # the interpreter is shutting down: no worker takes it
+                window.close()
         self._map = windows[-1]
         self._base += needed * self._window
         self.size += len(line)
         if self._drop_from is not None:
             # the windows unmapped a turn ago are dropped, the ones just left start their writeback
             start, self._drop_from, self._drop_mid = self._drop_from, self._drop_mid, self._base
-            dropping = self._pool.submit(drop_pages, self._fd, start, self._base - start)
-            self._dropping.append(dropping)
+            try:
+                dropping = self._pool.submit(drop_pages, self._fd, start, self._base - start)
+            except RuntimeError:  # the interpreter is shutting down: no more advice
+                self._drop_from = None
+            else:
+                self._dropping.append(dropping)
 
     def close(self) -> None:
         """Unmap, cut the file to :attr:`size` (idempotent). Does not close ``fd``."""

@@ -12,7 +12,8 @@ on disk): a long recording then reuses the same few pages of memory instead of g
 cache by its whole size. On virtual machines that hand freed memory back to their host (free page
 reporting, ballooning: the microVMs this project is measured on) every page the cache takes anew
 costs a fault in the host: a ``write(2)`` appending 4 KB to a cache growing into fresh memory costs
-2–3× one whose pages are reused (``bench/page_cache_writes.py``; docs/performance.md, session 4). ``RTSCOPE_DROP_BEHIND=0`` keeps the pages.
+2–3× one whose pages are reused (``bench/page_cache_writes.py``; docs/performance.md, session 4).
+``RTSCOPE_DROP_BEHIND=0`` keeps the pages.
 
 ``mapped=True`` (``rtscope record --mapped``) copies lines into a memory map of the file instead
 (:mod:`.mapped`): the same guarantee against ``kill -9``, less CPU per line where the kernel's write
@@ -170,8 +171,13 @@ class CaptureWriter:
         from .workers import drop_pages, workers
 
         assert self._fd is not None
-        start, self._drop_from, self._drop_mid = self._drop_from, self._drop_mid, self.size
-        self._dropping = workers().submit(drop_pages, self._fd, start, self.size - start)
+        try:
+            start = self._drop_from
+            self._dropping = workers().submit(drop_pages, self._fd, start, self.size - start)
+        except RuntimeError:  # the interpreter is shutting down: advice is not worth a lost line
+            self._drop_at = -1
+            return
+        self._drop_from, self._drop_mid = self._drop_mid, self.size
         self._drop_at = self.size + DROP_STEP
 
     def discard_after(self, size: int) -> None:
