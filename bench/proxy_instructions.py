@@ -89,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             for name, make_argv, env in runs:
                 port = c.free_port()
                 cmd = make_argv(port)
+                # `env VAR=… prog …` (the A/B candidates): valgrind must run prog, not env
+                if cmd[0] == "env":
+                    settings = [a for a in cmd[1:] if "=" in a and not a.startswith("/")]
+                    env = {**env, **dict(a.split("=", 1) for a in settings)}
+                    cmd = cmd[1 + len(settings) :]
                 cgdir = work / "cg"
                 cgdir.mkdir(exist_ok=True)
                 vg = [
