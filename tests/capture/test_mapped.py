@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -170,13 +171,19 @@ def test_a_file_that_cannot_grow_gets_no_part_of_the_line_that_did_not_fit(
     assert window < len(data) <= 2 * window
 
 
+def _no_mapping(monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    """Every attempt to map a capture fails with ``code``."""
+
+    def refuse(fd: int, *args: Any, **kwargs: Any) -> MappedAppender:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr("rtscope.capture.mapped.MappedAppender", refuse)
+
+
 def test_a_file_system_without_mappings_gets_one_write_per_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(fd: int, *args: Any, **kwargs: Any) -> MappedAppender:
-        raise OSError(errno.ENODEV, "No such device")
-
-    monkeypatch.setattr("rtscope.capture.mapped.MappedAppender", refuse)
+    _no_mapping(monkeypatch, errno.ENODEV)
     path = tmp_path / "c.jsonl"
     with CaptureWriter(path, mapped=True) as writer:
         assert not writer.mapped
@@ -189,27 +196,20 @@ def test_a_file_system_without_mappings_gets_one_write_per_line(
 def test_no_room_for_the_first_window_leaves_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def full(fd: int, *args: Any, **kwargs: Any) -> MappedAppender:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr("rtscope.capture.mapped.MappedAppender", full)
+    _no_mapping(monkeypatch, errno.ENOSPC)
     with pytest.raises(OSError, match="No space"):
         CaptureWriter(tmp_path / "c.jsonl", mapped=True)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_lines_are_mapped_whole_when_no_worker_is_left(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shut_down_pool: ThreadPoolExecutor
 ) -> None:
     """At interpreter shutdown the workers take nothing more: windows are prepared, unmapped and
     advised about in the writing thread, or not advised about at all, and every line lands."""
     import rtscope.capture.mapped as mapped
 
-    class ShutDown:
-        def submit(self, *args: object) -> None:
-            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
-
-    monkeypatch.setattr(mapped, "workers", lambda: ShutDown())
+    monkeypatch.setattr(mapped, "workers", lambda: shut_down_pool)
     path = tmp_path / "late.jsonl"
     lines = [b'{"n":%d,"pad":"%s"}\n' % (i, b"q" * (i * 37 % 9000)) for i in range(400)]
     with CaptureWriter(path, mapped=True) as writer:

@@ -7,6 +7,7 @@ import mmap
 import os
 import random
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -155,15 +156,11 @@ def test_a_capture_written_across_many_drop_steps_is_byte_exact(tmp_path: Path) 
 
 
 def test_lines_are_written_when_no_worker_can_take_the_drop_behind_advice(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shut_down_pool: ThreadPoolExecutor
 ) -> None:
     from rtscope.capture import workers
 
-    class ShutDown:
-        def submit(self, *args: object) -> None:
-            raise RuntimeError("cannot schedule new futures after interpreter shutdown")
-
-    monkeypatch.setattr(workers, "workers", lambda: ShutDown())
+    monkeypatch.setattr(workers, "workers", lambda: shut_down_pool)
     path = tmp_path / "late.jsonl"
     line = b"w" * 4095 + b"\n"
     with CaptureWriter(path) as writer:

@@ -33,7 +33,7 @@ import mmap
 import os
 from concurrent.futures import Future
 
-from .workers import drop_pages, workers
+from .workers import DropBehind, workers
 
 __all__ = ["MADV_POPULATE_WRITE", "WINDOW", "MappedAppender"]
 
@@ -85,9 +85,8 @@ class MappedAppender:
         self._dropping: list[Future[None]] = []
         self._map: mmap.mmap | None = self._prepare(self._base)
         self.closed = False
-        #: drop-behind (as :mod:`.writer` does; ``None``: off): where the next request starts
-        self._drop_from: int | None = start - start % window if drop_behind else None
-        self._drop_mid = self._drop_from or 0
+        #: drop-behind, window by window (as :mod:`.writer` does; ``None``: off)
+        self._drop = DropBehind(self._base) if drop_behind else None
 
     def _prepare(self, base: int) -> mmap.mmap:
         """Grow the file to cover ``[base, base + window)``, map that window, populate it."""
@@ -143,13 +142,11 @@ class MappedAppender:
         self._map = windows[-1]
         self._base += needed * self._window
         self.size += len(line)
-        if self._drop_from is not None:
+        if self._drop is not None:
             # the windows unmapped a turn ago are dropped, the ones just left start their writeback
-            start, self._drop_from, self._drop_mid = self._drop_from, self._drop_mid, self._base
-            try:
-                dropping = self._pool.submit(drop_pages, self._fd, start, self._base - start)
-            except RuntimeError:  # the interpreter is shutting down: no more advice
-                self._drop_from = None
+            dropping = self._drop.request(self._pool, self._fd, self._base)
+            if dropping is None:
+                self._drop = None  # no worker any more
             else:
                 self._dropping.append(dropping)
 

@@ -8,9 +8,9 @@ the page cache behind a capture's end (:mod:`.writer`).
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
-__all__ = ["drop_pages", "workers"]
+__all__ = ["DropBehind", "drop_pages", "workers"]
 
 _WORKERS: ThreadPoolExecutor | None = None
 
@@ -31,3 +31,26 @@ def drop_pages(fd: int, start: int, length: int) -> None:
         os.posix_fadvise(fd, start, length, os.POSIX_FADV_DONTNEED)
     except OSError:
         pass
+
+
+class DropBehind:
+    """Which part of a growing file to hand to :func:`drop_pages` each time it grew by a step.
+
+    Each request covers the last two steps: the older one, whose writeback the previous request
+    started (written back since: dropped now), and the newer one (its writeback starts). A request
+    is a worker's job; after :meth:`request` returned ``None`` (no worker takes jobs any more: the
+    interpreter is shutting down) the caller stops asking.
+    """
+
+    def __init__(self, start: int = 0) -> None:
+        self._from = self._mid = start
+
+    def request(self, pool: ThreadPoolExecutor, fd: int, end: int) -> Future[None] | None:
+        """Ask ``pool`` to drop behind ``end`` (the file's length now)."""
+        start = self._from
+        try:
+            future = pool.submit(drop_pages, fd, start, end - start)
+        except RuntimeError:  # the interpreter is shutting down: advice is not worth a lost line
+            return None
+        self._from, self._mid = self._mid, end
+        return future

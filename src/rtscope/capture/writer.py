@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from .mapped import MappedAppender
+    from .workers import DropBehind
 
 __all__ = [
     "DROP_BEHIND_ENV",
@@ -110,12 +111,10 @@ class CaptureWriter:
         self.records = 0
         #: Bytes of lines written (the file's length, except while mapped: see :mod:`.mapped`).
         self.size = 0
-        #: drop-behind: the size at which to ask next (never, if off or mapped), the range of the
-        #: next request (the step before the last one, written back since, and the last one), and
+        #: drop-behind: the size at which to ask next (never, if off or mapped), the ranges, and
         #: the request in flight (waited for before the descriptor is closed)
         self._drop_at = DROP_STEP if self._mapped is None and _drop_behind_enabled() else -1
-        self._drop_from = 0
-        self._drop_mid = 0
+        self._drop: DropBehind | None = None
         self._dropping: Future[None] | None = None
         self.write(header_record(time.time(), **(header or {})))
 
@@ -163,22 +162,18 @@ class CaptureWriter:
             self._drop_behind()
 
     def _drop_behind(self) -> None:
-        """Hand the last two steps to a worker: the older one was written back since the previous
-        request started its writeback (dropped now), the newer one starts its writeback."""
+        """Hand the last two steps to a worker (:class:`.workers.DropBehind`)."""
+        self._drop_at = self.size + DROP_STEP
         if self._dropping is not None and not self._dropping.done():
-            self._drop_at = self.size + DROP_STEP  # the kernel is slower than us: skip a turn
-            return
-        from .workers import drop_pages, workers
+            return  # the kernel is slower than us: skip a turn
+        from .workers import DropBehind, workers
 
         assert self._fd is not None
-        try:
-            start = self._drop_from
-            self._dropping = workers().submit(drop_pages, self._fd, start, self.size - start)
-        except RuntimeError:  # the interpreter is shutting down: advice is not worth a lost line
-            self._drop_at = -1
-            return
-        self._drop_from, self._drop_mid = self._drop_mid, self.size
-        self._drop_at = self.size + DROP_STEP
+        if self._drop is None:
+            self._drop = DropBehind()
+        self._dropping = self._drop.request(workers(), self._fd, self.size)
+        if self._dropping is None:
+            self._drop_at = -1  # no worker any more
 
     def discard_after(self, size: int) -> None:
         """Cut a partly written line off (after an ``OSError``): the file ends at ``size``."""
