@@ -211,7 +211,8 @@ class Candidate:
     name: str
     available: bool
     reason: str = ""
-    #: "direct" | "mitmdump" | "lean" | "addon" | "addon-mapped" | "addon-keepcache" | "record" |
+    #: "direct" | "mitmdump" | "lean" | "addon" | "addon-mapped" | "addon-keepcache" |
+    #: "addon-nobp" | "record" |
     #: "record-nolive" | "record-nobp" | "record-mapped" | "record-nolive-mapped" |
     #: "record-keepcache" | "record-nolive-keepcache"
     kind: str = ""
@@ -229,11 +230,13 @@ class Candidate:
         # *-keepcache: the capture's pages stay in the page cache (no drop-behind; `env` execs,
         # so the pid measured is the proxy's)
         env = ["env", "RTSCOPE_DROP_BEHIND=0"] if self.kind.endswith("keepcache") else []
-        if self.kind in ("addon", "addon-mapped", "addon-keepcache"):
+        if self.kind in ("addon", "addon-mapped", "addon-keepcache", "addon-nobp"):
+            # addon-nobp: the script's backpressure off (rtscope_backlog=0), mitmproxy's behaviour
             return [
                 *env, mitmdump, "-q", "--set", "flow_detail=0", "-s", addon_path() or "",
                 "--set", f"rtscope_dir={out}", "--mode", reverse,
                 *(["--set", "rtscope_mapped=true"] if self.kind == "addon-mapped" else []),
+                *(["--set", "rtscope_backlog=0"] if self.kind == "addon-nobp" else []),
             ]  # fmt: skip
         if self.kind.startswith("record-hook:"):  # bench/hook_variant.py: one part of the hook
             return [
@@ -295,8 +298,9 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     ``record-nolive`` (``rtscope record --no-live``), ``lean`` (embedded mitmproxy, no
     recorder: the ceiling of ``rtscope record``), ``record-nobp`` (``rtscope record`` with its
     backpressure turned off), the ``--mapped`` variants ``record-mapped``,
-    ``record-nolive-mapped`` and ``addon-mapped``, and the ``*-keepcache`` variants (no
-    drop-behind: ``RTSCOPE_DROP_BEHIND=0``) are only included when asked for by name.
+    ``record-nolive-mapped`` and ``addon-mapped``, the ``*-keepcache`` variants (no
+    drop-behind: ``RTSCOPE_DROP_BEHIND=0``) and ``addon-nobp`` (the script's backpressure off:
+    ``rtscope_backlog=0``) are only included when asked for by name.
     """
     found = [
         Candidate("direct", True, kind="direct"),
@@ -325,6 +329,7 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     found.append(Candidate("record --no-live, keep cache", ok, why, "record-nolive-keepcache"))
     no_addon = "no `rtscope addon-path`"
     found.append(Candidate("addon, keep cache", path is not None, no_addon, "addon-keepcache"))
+    found.append(Candidate("addon, no backpress.", path is not None, no_addon, "addon-nobp"))
     for name in names or ():
         if name.startswith("record-hook:"):  # by name only: bench/hook_variant.py's variants
             found.append(Candidate(f"hook: {name.split(':', 1)[1]}", ok, why, name))
@@ -336,7 +341,7 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
 #: Candidates that only run when named (``--only``): the ceiling and variants of the recorder.
 _ON_REQUEST = (
     "lean", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped", "addon-mapped",
-    "record-keepcache", "record-nolive-keepcache", "addon-keepcache",
+    "record-keepcache", "record-nolive-keepcache", "addon-keepcache", "addon-nobp",
 )  # fmt: skip
 
 

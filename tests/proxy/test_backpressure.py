@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import io
 import json
+import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from rtscope.proxy.backpressure import (
     Backlog,
     BacklogQueue,
     HandlerMeter,
+    RecordingBackpressure,
     event_cost,
     incompatibility,
 )
@@ -40,6 +44,8 @@ BOUND = LIMIT + 65_535 + 2 * EVENT_COST
 PAD = "x" * 4000
 #: Generous: these finish in seconds; a deadlock would hang forever.
 DEADLINE = 120
+#: What ``rtscope addon-path`` prints: the file ``mitmdump -s`` loads.
+SCRIPT = Path(bp.__file__).with_name("script.py")
 
 
 # --------------------------------------------------------------------------- the pure parts
@@ -320,3 +326,144 @@ async def test_each_connection_gets_its_own_handler_patch(start_proxy: StartProx
         assert await asyncio.gather(one(), one(), one()) == ["echo:x"] * 3
     assert proxy.backpressure is not None
     assert proxy.backpressure.handlers == 3
+
+
+# --------------------------------------------------------------------------- mitmdump -s
+
+#: mitmdump's proxyauth addon imports ldap3, which uses a deprecated pyasn1 name (not ours).
+dump_master = pytest.mark.filterwarnings("ignore::DeprecationWarning:ldap3.*")
+
+
+@contextlib.asynccontextmanager
+async def _mitmdump(
+    upstream: str, out: Path, confdir: Path, **settings: Any
+) -> AsyncIterator[tuple[Any, int]]:
+    """A stock mitmdump master in this process with the real ``rtscope addon-path`` script loaded
+    (mitmproxy's own ``scripts`` option): ``(the script's RecordingBackpressure, port)``."""
+    from mitmproxy import options
+    from mitmproxy.tools.dump import DumpMaster
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    opts = options.Options(
+        listen_host="127.0.0.1",
+        listen_port=port,
+        mode=[f"reverse:{upstream}"],
+        confdir=str(confdir),
+    )
+    master = DumpMaster(opts, with_termlog=False, with_dumper=False)
+    master.options.update(scripts=[str(SCRIPT)])
+    # The script's options exist once mitmproxy has loaded it: set them the way mitmdump's --set
+    # does (deferred until an addon registers them).
+    sets = {"rtscope_dir": str(out), "rtscope_quiet": "true", **settings}
+    master.options.set(*(f"{k}={v}" for k, v in sets.items()), defer=True)
+    task = asyncio.create_task(master.run())
+    try:
+        found = None
+        for _ in range(500):  # until the script is loaded and the proxy listens
+            found = master.addons.get("recordingbackpressure")
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.02)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            if found is not None:
+                break
+            await asyncio.sleep(0.02)
+        assert isinstance(found, RecordingBackpressure)
+        assert master.options.rtscope_dir == str(out)
+        yield found, port
+    finally:
+        await master.addons.get("proxyserver").servers.update([])  # mitmproxy leaves it open
+        master.shutdown()
+        await asyncio.wait_for(task, DEADLINE)
+
+
+async def _dump_server_burst(port: int, count: int) -> list[int]:
+    got: list[int] = []
+    async with websockets.connect(_url(port), max_size=2**24) as ws:
+        await ws.recv()  # session.created
+        await ws.send(f"stream:{count}:0")
+        while len(got) < count:
+            got.append(json.loads(await ws.recv())["n"])
+    return got
+
+
+@dump_master
+async def test_mitmdump_script_holds_a_server_burst_to_its_limit_and_records_it_all(
+    realtime_server: RealtimeServer, tmp_path: Path, confdir: Path
+) -> None:
+    out = tmp_path / "captures"
+    async with _mitmdump(realtime_server.url, out, confdir, rtscope_backlog=LIMIT) as (bp_, port):
+        async with asyncio.timeout(DEADLINE):
+            got = await _dump_server_burst(port, 2000)
+        assert got == list(range(2000))
+        assert bp_.handlers == 1
+        assert bp_.pauses > 0  # the limit was reached and mitmdump's read loop waited
+        assert bp_.peak <= BOUND
+        await realtime_server.connections[0].closed.wait()
+        await asyncio.sleep(0.3)  # websocket_end, the capture's close record
+    deltas = [r for r in records(only_capture(out)) if r["kind"] == "msg" and r["from"] == "server"]
+    assert [r["event"]["n"] for r in deltas if "n" in r["event"]] == got
+
+
+@dump_master
+async def test_mitmdump_script_with_a_limit_it_cannot_reach_lets_the_burst_pile_up(
+    realtime_server: RealtimeServer, tmp_path: Path, confdir: Path
+) -> None:
+    """The control experiment: the same measure in stock mitmdump, no pause (mitmproxy's way)."""
+    out = tmp_path / "captures"
+    async with _mitmdump(realtime_server.url, out, confdir, rtscope_backlog=2**40) as (bp_, port):
+        async with asyncio.timeout(DEADLINE):
+            assert await _dump_server_burst(port, 2000) == list(range(2000))
+        assert bp_.handlers == 1
+        assert bp_.pauses == 0
+        assert bp_.peak > 4 * BOUND
+
+
+@dump_master
+async def test_mitmdump_script_patches_only_connections_that_carry_a_websocket(
+    realtime_server: RealtimeServer, tmp_path: Path, confdir: Path
+) -> None:
+    out = tmp_path / "captures"
+    async with _mitmdump(realtime_server.url, out, confdir) as (bp_, port):
+        assert bp_.high == bp.DEFAULT_HIGH  # the option's default
+        async with asyncio.timeout(DEADLINE):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            status = await reader.readline()
+            await reader.read()
+            writer.close()
+            await writer.wait_closed()
+        assert status.startswith(b"HTTP/1.1 ")  # relayed: the server's answer to plain HTTP
+        assert bp_.handlers == 0
+        async with asyncio.timeout(DEADLINE):
+            assert await _dump_server_burst(port, 10) == list(range(10))
+        assert bp_.handlers == 1
+
+
+@dump_master
+async def test_mitmdump_script_backlog_zero_turns_it_off(
+    realtime_server: RealtimeServer, tmp_path: Path, confdir: Path
+) -> None:
+    out = tmp_path / "captures"
+    async with _mitmdump(realtime_server.url, out, confdir, rtscope_backlog=0) as (bp_, port):
+        async with asyncio.timeout(DEADLINE):
+            assert await _dump_server_burst(port, 500) == list(range(500))
+        assert bp_.handlers == 0
+
+
+@dump_master
+async def test_mitmdump_script_refuses_a_negative_backlog(
+    realtime_server: RealtimeServer, tmp_path: Path, confdir: Path
+) -> None:
+    from mitmproxy.exceptions import OptionsError
+
+    out = tmp_path / "captures"
+    async with _mitmdump(realtime_server.url, out, confdir) as (bp_, _):
+        with pytest.raises(OptionsError, match="rtscope_backlog must be 0"):
+            bp_._master().options.update(rtscope_backlog=-1)
+        assert bp_.high == bp.DEFAULT_HIGH

@@ -28,7 +28,7 @@ def test_addon_path_prints_the_script() -> None:
     assert result.returncode == 0
     path = Path(result.stdout.strip())
     assert path.name == "script.py" and path.is_file()
-    assert "addons = [Recorder()]" in path.read_text()
+    assert "addons = [Recorder(), RecordingBackpressure()]" in path.read_text()
 
 
 async def test_mitmdump_with_script_records_a_session(

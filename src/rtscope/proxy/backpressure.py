@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 __all__ = [
+    "BACKLOG_OPTION",
     "DEFAULT_HIGH",
     "EVENT_COST",
     "STALL_SECONDS",
@@ -56,6 +57,7 @@ __all__ = [
     "BacklogQueue",
     "Backpressure",
     "HandlerMeter",
+    "RecordingBackpressure",
     "event_cost",
     "incompatibility",
 ]
@@ -289,21 +291,27 @@ class Backpressure:
         self.unavailable = incompatibility()
 
     def client_connected(self, client: Any) -> None:
+        self._attach_client(client.id)
+
+    def _master(self) -> Any:
+        from mitmproxy import ctx
+
+        return ctx.master
+
+    def _attach_client(self, client_id: str) -> None:
+        """Patch the handler of the client connection ``client_id`` (once)."""
         if self.unavailable is not None:
             if not self._warned_unavailable:
                 self._warned_unavailable = True
                 self._say(f"no backpressure: {self.unavailable}")
             return
         if self._proxyserver is None:
-            from mitmproxy import ctx
-
-            master: Any = ctx.master
-            self._proxyserver = master.addons.get("proxyserver")
+            self._proxyserver = self._master().addons.get("proxyserver")
         # Proxyserver registers each handler under its client's id before handle_client() runs
         # the client_connected hook (mitmproxy 11 and 12: ServerInstance.handle_stream).
         connections = getattr(self._proxyserver, "connections", None)
-        handler = connections.get(client.id) if isinstance(connections, dict) else None
-        if handler is None:
+        handler = connections.get(client_id) if isinstance(connections, dict) else None
+        if handler is None or any(a.handler is handler for a in self.attached):
             return
         self._forget_closed()
         self.attached.append(_Attached(self.attach(handler), handler))
@@ -364,3 +372,56 @@ class Backpressure:
         handler.hook_task = counting_hook_task
         handler.drain_writers = drain_writers
         return meter
+
+
+#: mitmdump option of :class:`RecordingBackpressure`: a WebSocket connection's backlog limit.
+BACKLOG_OPTION = "rtscope_backlog"
+
+
+class RecordingBackpressure(Backpressure):
+    """:class:`Backpressure` for ``mitmdump -s "$(rtscope addon-path)"``: the recorded connections.
+
+    A stock mitmdump proxies whatever its user sends through it, so this patches a connection's
+    handler only when a WebSocket starts on it (``websocket_start``): plain HTTP keeps mitmproxy's
+    own behaviour. Option ``rtscope_backlog``: the limit in bytes (default 1 MiB, resuming at half
+    of it; ``0`` turns it off, for connections that start after the change).
+    """
+
+    def __init__(self, *, stall: float = STALL_SECONDS, err: TextIO | None = None) -> None:
+        super().__init__(DEFAULT_HIGH, stall=stall, err=err)
+        self._loader_master: Any = None
+
+    def _master(self) -> Any:
+        # The master that loaded us, not mitmproxy's process-global ``ctx`` (tests and embedders
+        # run several masters in one process).
+        return self._loader_master if self._loader_master is not None else super()._master()
+
+    def load(self, loader: Any) -> None:
+        super().load(loader)
+        self._loader_master = getattr(loader, "master", None)
+        loader.add_option(
+            BACKLOG_OPTION,
+            int,
+            DEFAULT_HIGH,
+            "Stop reading a recorded WebSocket connection while this many bytes it sent wait "
+            "inside mitmproxy (resume at half); 0: no limit, mitmproxy's behaviour.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if BACKLOG_OPTION not in updated:
+            return
+        value = self._master().options.rtscope_backlog
+        if value < 0:
+            from mitmproxy import exceptions
+
+            refuse: Any = exceptions.OptionsError  # (mitmproxy's exceptions are untyped)
+            raise refuse(f"{BACKLOG_OPTION} must be 0 (off) or a number of bytes, not {value}")
+        self.high = value or None
+        self.low = value // 2
+
+    def client_connected(self, client: Any) -> None:
+        return  # not every connection of the user's proxy: only those that carry a WebSocket
+
+    def websocket_start(self, flow: Any) -> None:
+        if self.high is not None:
+            self._attach_client(flow.client_conn.id)
