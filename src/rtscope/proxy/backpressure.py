@@ -7,9 +7,10 @@ while the loop goes on reading. A peer that bursts faster than the hooks run end
 entirely in the proxy's memory (bare mitmdump holds ~110 % of a burst). ``drain_writers()``, called
 after each chunk, only waits for the proxy's own *write* buffers.
 
-What this module does, per connection handler of the embedded proxy only (the
-:class:`Backpressure` addon attaches itself in ``client_connected``; ``mitmdump -s`` users are not
-affected), without copying or subclassing mitmproxy code:
+What this module does, per connection handler (in ``rtscope record``'s embedded proxy the
+:class:`Backpressure` addon attaches itself to every connection in ``client_connected``; in a
+user's ``mitmdump -s``, :class:`RecordingBackpressure` only to connections that carry a WebSocket),
+without copying or subclassing mitmproxy code:
 
 1. **Count the backlog per source connection.** When a hook task is made for a paused layer
    (``hook.blocking`` is that layer), the layer's paused-event queue is swapped for a

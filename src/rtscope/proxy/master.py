@@ -7,10 +7,11 @@ upstream TLS), and the :class:`~rtscope.proxy.addon.Recorder`. Startup errors (p
 raised as :class:`~rtscope.errors.RecorderError` instead of mitmproxy's ``ErrorCheck`` exit.
 
 Its wsproto unmasks and masks client frames with websockets' C XOR (:mod:`.wsmask`), not in
-Python. Only this embedded proxy also gets :class:`~rtscope.proxy.backpressure.Backpressure`: a
+Python. It also gets :class:`~rtscope.proxy.backpressure.Backpressure` on every connection: a
 peer that sends faster than the proxy relays is held back by TCP instead of being queued in memory
 (``RecordConfig.backlog``; the environment variable ``RTSCOPE_RECORD_BACKLOG`` sets it for
-``rtscope record``, ``0`` turns it off).
+``rtscope record``, ``0`` turns it off). ``mitmdump -s`` users get it on recorded connections
+(option ``rtscope_backlog``).
 
 The pure part (turning flags into mitmproxy settings) is :func:`proxy_mode` and
 :func:`parse_listen`; :class:`RecordProxy` is the I/O shell.
