@@ -32,7 +32,7 @@ from rtscope.proxy.backpressure import (
     event_cost,
     incompatibility,
 )
-from rtscope.proxy.master import BACKLOG_ENV, RecordProxy, backlog_limit
+from rtscope.proxy.master import BACKLOG_ENV, backlog_limit
 
 from .conftest import StartProxy, only_capture, records
 from .realtime_server import RealtimeServer
@@ -179,7 +179,7 @@ def _url(port: int) -> str:
     return f"ws://127.0.0.1:{port}/v1/realtime?model=m"
 
 
-async def _server_burst(proxy: RecordProxy, port: int, count: int) -> list[int]:
+async def _server_burst(port: int, count: int) -> list[int]:
     """The server sends ``count`` ~4 KB audio deltas as fast as it can; the client reads them."""
     got: list[int] = []
     async with websockets.connect(_url(port), max_size=2**24) as ws:
@@ -195,7 +195,7 @@ async def test_a_server_burst_is_held_to_the_limit_and_arrives_in_order(
 ) -> None:
     proxy, port = await start_proxy(backlog=LIMIT)
     async with asyncio.timeout(DEADLINE):
-        got = await _server_burst(proxy, port, 2000)
+        got = await _server_burst(port, 2000)
     assert got == list(range(2000))
     assert proxy.backpressure is not None
     assert proxy.backpressure.pauses > 0  # the limit was reached and the reader waited
@@ -211,7 +211,7 @@ async def test_without_a_limit_the_same_burst_piles_up_in_the_proxy(
     """The control experiment: same measure, a limit it cannot reach (what mitmproxy does)."""
     proxy, port = await start_proxy(backlog=2**40)
     async with asyncio.timeout(DEADLINE):
-        got = await _server_burst(proxy, port, 2000)
+        got = await _server_burst(port, 2000)
     assert got == list(range(2000))
     assert proxy.backpressure is not None
     assert proxy.backpressure.pauses == 0
@@ -306,7 +306,7 @@ async def test_an_incompatible_mitmproxy_gets_no_patch_and_one_line(
     proxy, port = await start_proxy(backlog=LIMIT, err=err)
     for _ in range(2):
         async with asyncio.timeout(DEADLINE):
-            assert await _server_burst(proxy, port, 50) == list(range(50))
+            assert await _server_burst(port, 50) == list(range(50))
     assert proxy.backpressure is not None
     assert proxy.backpressure.handlers == 0
     lines = [line for line in err.getvalue().splitlines() if "backpressure" in line]
@@ -382,16 +382,6 @@ async def _mitmdump(
         await asyncio.wait_for(task, DEADLINE)
 
 
-async def _dump_server_burst(port: int, count: int) -> list[int]:
-    got: list[int] = []
-    async with websockets.connect(_url(port), max_size=2**24) as ws:
-        await ws.recv()  # session.created
-        await ws.send(f"stream:{count}:0")
-        while len(got) < count:
-            got.append(json.loads(await ws.recv())["n"])
-    return got
-
-
 @dump_master
 async def test_mitmdump_script_holds_a_server_burst_to_its_limit_and_records_it_all(
     realtime_server: RealtimeServer, tmp_path: Path, confdir: Path
@@ -399,7 +389,7 @@ async def test_mitmdump_script_holds_a_server_burst_to_its_limit_and_records_it_
     out = tmp_path / "captures"
     async with _mitmdump(realtime_server.url, out, confdir, rtscope_backlog=LIMIT) as (bp_, port):
         async with asyncio.timeout(DEADLINE):
-            got = await _dump_server_burst(port, 2000)
+            got = await _server_burst(port, 2000)
         assert got == list(range(2000))
         assert bp_.handlers == 1
         assert bp_.pauses > 0  # the limit was reached and mitmdump's read loop waited
@@ -418,7 +408,7 @@ async def test_mitmdump_script_with_a_limit_it_cannot_reach_lets_the_burst_pile_
     out = tmp_path / "captures"
     async with _mitmdump(realtime_server.url, out, confdir, rtscope_backlog=2**40) as (bp_, port):
         async with asyncio.timeout(DEADLINE):
-            assert await _dump_server_burst(port, 2000) == list(range(2000))
+            assert await _server_burst(port, 2000) == list(range(2000))
         assert bp_.handlers == 1
         assert bp_.pauses == 0
         assert bp_.peak > 4 * BOUND
@@ -441,7 +431,7 @@ async def test_mitmdump_script_patches_only_connections_that_carry_a_websocket(
         assert status.startswith(b"HTTP/1.1 ")  # relayed: the server's answer to plain HTTP
         assert bp_.handlers == 0
         async with asyncio.timeout(DEADLINE):
-            assert await _dump_server_burst(port, 10) == list(range(10))
+            assert await _server_burst(port, 10) == list(range(10))
         assert bp_.handlers == 1
 
 
@@ -452,7 +442,7 @@ async def test_mitmdump_script_backlog_zero_turns_it_off(
     out = tmp_path / "captures"
     async with _mitmdump(realtime_server.url, out, confdir, rtscope_backlog=0) as (bp_, port):
         async with asyncio.timeout(DEADLINE):
-            assert await _dump_server_burst(port, 500) == list(range(500))
+            assert await _server_burst(port, 500) == list(range(500))
         assert bp_.handlers == 0
 
 

@@ -118,3 +118,50 @@ async def test_abnormal_close_is_seen_as_1006():
     finally:
         server.close()
         await server.wait_closed()
+
+
+class _Flood:
+    """A session that has 4 000 small events (8 KiB each, 32 MB in all) due at once: each alone
+    fits websockets' write buffer, so the server sends it without a timeout while the buffer is
+    empty enough, and must still stop and drop a client that never reads."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.pending = [b'{"type":"x","pad":"' + b"a" * 8192 + b'"}'] * 4000
+        self.sent = 0
+
+    def receive(self, now: float, data: str | bytes) -> None:
+        pass
+
+    def due(self, now: float) -> list[object]:
+        out, self.pending = self.pending, []
+        self.sent += len(out)
+        return [type("Send", (), {"event": p})() for p in out]
+
+    def next_due(self) -> float | None:
+        return None
+
+
+async def test_small_sends_to_a_client_that_never_reads_still_end_in_the_send_timeout(caplog):
+    sessions: list[_Flood] = []
+
+    def factory(handshake: object, now: float) -> _Flood:
+        sessions.append(_Flood())
+        return sessions[-1]
+
+    server = await start_server(factory, send_timeout=0.5)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with caplog.at_level(logging.WARNING, logger="rtscope.serve"):
+            lazy = await lazy_client(port, b'{"type":"noop"}')
+            for _ in range(100):
+                if "does not read" in caplog.text:
+                    break
+                await asyncio.sleep(0.1)
+            assert "does not read; dropping the connection" in caplog.text
+            lazy.close()
+            await lazy.wait_closed()
+    finally:
+        server.close()
+        await server.wait_closed()
