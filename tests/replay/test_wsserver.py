@@ -70,21 +70,26 @@ async def lazy_client(port: int, payload: bytes) -> asyncio.StreamWriter:
     return writer
 
 
+async def assert_dropped_for_not_reading(port: int, first: bytes, caplog) -> None:
+    """A :func:`lazy_client` that sends ``first`` is dropped for not reading within 10 s."""
+    with caplog.at_level(logging.WARNING, logger="rtscope.serve"):
+        lazy = await lazy_client(port, first)
+        for _ in range(100):
+            if "does not read" in caplog.text:
+                break
+            await asyncio.sleep(0.1)
+        assert "does not read; dropping the connection" in caplog.text
+        lazy.close()
+        await lazy.wait_closed()
+
+
 async def test_client_that_never_reads_is_dropped_after_the_send_timeout(caplog):
     # 20 s of audio per delta: ~17 MB for one response, far more than the socket buffers hold.
     options = SimOptions(audio_ms_per_delta=20_000)
     server = await start_server(simulator_factory(options), send_timeout=0.5)
     port = server.sockets[0].getsockname()[1]
     try:
-        with caplog.at_level(logging.WARNING, logger="rtscope.serve"):
-            lazy = await lazy_client(port, b'{"type":"response.create"}')
-            for _ in range(100):
-                if "does not read" in caplog.text:
-                    break
-                await asyncio.sleep(0.1)
-            assert "does not read; dropping the connection" in caplog.text
-            lazy.close()
-            await lazy.wait_closed()
+        await assert_dropped_for_not_reading(port, b'{"type":"response.create"}', caplog)
         async with connect(f"ws://127.0.0.1:{port}") as other:  # the server still serves
             assert (await recv_until(other, "session.created"))["session"]["id"]
     finally:
@@ -153,15 +158,7 @@ async def test_small_sends_to_a_client_that_never_reads_still_end_in_the_send_ti
     server = await start_server(factory, send_timeout=0.5)
     port = server.sockets[0].getsockname()[1]
     try:
-        with caplog.at_level(logging.WARNING, logger="rtscope.serve"):
-            lazy = await lazy_client(port, b'{"type":"noop"}')
-            for _ in range(100):
-                if "does not read" in caplog.text:
-                    break
-                await asyncio.sleep(0.1)
-            assert "does not read; dropping the connection" in caplog.text
-            lazy.close()
-            await lazy.wait_closed()
+        await assert_dropped_for_not_reading(port, b'{"type":"noop"}', caplog)
     finally:
         server.close()
         await server.wait_closed()
