@@ -105,12 +105,16 @@ def test_sleep_lateness_prints_the_machine_floor() -> None:
     assert re.search(rf"run 1: lateness p50 {NUMBER} ms\s+p99 {NUMBER} ms\s+max {NUMBER} ms", out)
 
 
-def test_serve_realtime_prints_lateness_and_the_clients_behind(bench_cache: Path) -> None:
-    out = run("serve_realtime.py", "--clients", "3", "--seconds", "1")
+@pytest.mark.parametrize("client", ["lean", "websockets"])
+def test_serve_realtime_prints_lateness_and_the_clients_behind(
+    bench_cache: Path, client: str
+) -> None:
+    out = run("serve_realtime.py", "--clients", "3", "--seconds", "1", "--client", client)
     assert re.search(rf"behind schedule: p50 {NUMBER} ms, p99 {NUMBER} ms", out)
     assert re.search(r"clients more than 50 ms behind: \d+/3", out)
     assert "3/3 clients got every message" in out
     assert "seconds of the session with the most clients > 50 ms behind (worst):" in out
+    assert re.search(rf"the clients' process \({client} client\) \d+%", out)
 
 
 def test_soak_memory_prints_heap_and_rss_every_ten_seconds() -> None:
