@@ -153,7 +153,7 @@ class _LeanClient(asyncio.Protocol):
                     self.out.late.append(now - self.start - server[n])
                 self.out.received = n + 1
         self._flush()
-        if self.out.received >= len(server) and self.next_send >= len(self.plan.client):
+        if self._all_done():
             self._finish()
 
     def _schedule_send(self) -> None:
@@ -174,8 +174,13 @@ class _LeanClient(asyncio.Protocol):
         self._flush()
         self.next_send += 1
         self._schedule_send()
-        if self.out.received >= len(self.plan.server) and self.next_send >= len(self.plan.client):
+        if self._all_done():
             self._finish()
+
+    def _all_done(self) -> bool:
+        return self.out.received >= len(self.plan.server) and self.next_send >= len(
+            self.plan.client
+        )
 
     def _finish(self) -> None:
         if not self.done.done():

@@ -75,6 +75,8 @@ def _select_subprotocol(connection: ServerConnection, subprotocols: Any) -> Subp
 WRITE_LIMIT = 2**15
 #: frame header and slack on top of a payload
 _FRAME_OVERHEAD = 16
+#: the guard of a send that cannot wait (reusable: nullcontext keeps no state)
+_NO_TIMEOUT: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
 
 
 async def _run(
@@ -112,11 +114,11 @@ async def _run(
                     frame_text = text if isinstance(payload, bytes) else None
                     # (a str's UTF-8 takes at most 4 bytes a character)
                     size = len(payload) if isinstance(payload, bytes) else 4 * len(payload)
-                    if transport.get_write_buffer_size() + size + _FRAME_OVERHEAD < WRITE_LIMIT:
-                        await ws.send(payload, text=frame_text)  # cannot wait for the client
-                        continue
+                    fits = transport.get_write_buffer_size() + size + _FRAME_OVERHEAD < WRITE_LIMIT
+                    # a send that fits cannot wait for the client: no timeout to arm and cancel
+                    guard = _NO_TIMEOUT if fits else asyncio.timeout(send_timeout)
                     try:
-                        async with asyncio.timeout(send_timeout):
+                        async with guard:
                             await ws.send(payload, text=frame_text)
                     except TimeoutError:
                         log.warning("%s does not read; dropping the connection", peer)
