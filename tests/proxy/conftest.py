@@ -32,8 +32,19 @@ StartProxy = Callable[..., Awaitable[tuple[RecordProxy, int]]]
 
 
 @pytest.fixture
+def writer() -> str:
+    """``RecordConfig.writer`` of :func:`start_proxy`; a module overrides it to run its tests
+    with the writer process too (``params=WRITERS``)."""
+    return "inline"
+
+
+#: both ways of writing: in the proxy's hooks, and in the writer process
+WRITERS = ["inline", "process"]
+
+
+@pytest.fixture
 async def start_proxy(
-    tmp_path: Path, confdir: Path, realtime_server: RealtimeServer
+    tmp_path: Path, confdir: Path, realtime_server: RealtimeServer, writer: str
 ) -> AsyncIterator[StartProxy]:
     """``proxy, port = await start_proxy(**RecordConfig fields)``: recorder before the server."""
     proxies: list[RecordProxy] = []
@@ -45,6 +56,7 @@ async def start_proxy(
             "out": tmp_path / "captures",
             "confdir": str(confdir),
             "quiet": True,
+            "writer": writer,
         }
         settings.update(overrides)
         proxy = RecordProxy(RecordConfig(**settings), err=err)
@@ -55,6 +67,8 @@ async def start_proxy(
     yield start
     for proxy in proxies:
         await proxy.stop()
+        # no silent fallback: a proxy asked for the writer process recorded through it
+        assert proxy.recorder.writer == proxy.config.writer
 
 
 def read_lines(path: Path) -> list[bytes]:

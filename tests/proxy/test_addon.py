@@ -16,8 +16,14 @@ from openai import AsyncOpenAI
 
 from rtscope.capture.reader import CaptureReader
 
-from .conftest import API_KEY, StartProxy, only_capture, read_lines, records
+from .conftest import API_KEY, WRITERS, StartProxy, only_capture, read_lines, records
 from .realtime_server import Payload, RealtimeServer
+
+
+@pytest.fixture(params=WRITERS)
+def writer(request: pytest.FixtureRequest) -> str:
+    """Every test here runs with inline recording and with the writer process."""
+    return str(request.param)
 
 
 def _bytes(payload: Payload) -> bytes:

@@ -32,14 +32,20 @@ from rtscope.replay.demo_client import run_demo_session
 from rtscope.replay.sim import SimOptions, simulator_factory
 from rtscope.replay.wsserver import start_server
 
-from .conftest import only_capture, records
+from .conftest import WRITERS, only_capture, records
 
 Session = Callable[[str], Awaitable[None]]
 
 
+@pytest.fixture(params=WRITERS)
+def writer(request: pytest.FixtureRequest) -> str:
+    """Live analysis runs in the proxy's hooks, and in the writer process."""
+    return str(request.param)
+
+
 @pytest.fixture
 async def live_recorder(
-    tmp_path: Path, confdir: Path
+    tmp_path: Path, confdir: Path, writer: str
 ) -> AsyncIterator[Callable[..., Awaitable[tuple[Path, str]]]]:
     """``capture, stderr = await run(scenario, session)``: one SDK session through the proxy."""
     cleanups: list[Any] = []
@@ -60,6 +66,7 @@ async def live_recorder(
                 confdir=str(confdir),
                 quiet=True,
                 live=True,
+                writer=writer,  # type: ignore[arg-type]
             ),
             err=err,
         )

@@ -189,7 +189,7 @@ class _Logs(logging.Handler):
             self.lines.append(f"{record.name}: {self.format(record)}")
 
 
-async def _record(out_dir: Path, confdir: Path) -> tuple[str, RealtimeServer]:
+async def _record(out_dir: Path, confdir: Path, writer: str) -> tuple[str, RealtimeServer]:
     out, err, logs = io.StringIO(), io.StringIO(), _Logs()
     root = logging.getLogger()
     root.addHandler(logs)
@@ -204,6 +204,7 @@ async def _record(out_dir: Path, confdir: Path) -> tuple[str, RealtimeServer]:
                     out=out_dir,
                     confdir=str(confdir),
                     live=True,
+                    writer=writer,  # type: ignore[arg-type]
                 ),
                 out=out,
                 err=err,
@@ -260,12 +261,16 @@ def _files(directory: Path) -> bytes:
     return b"\n".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
 
 
-@pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, bytes]]:
-    """Every artifact rtscope produced from the recorded secrets, by name."""
+@pytest.fixture(scope="module", params=["inline", "process"])
+def outputs(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[dict[str, bytes]]:
+    """Every artifact rtscope produced from the recorded secrets, by name (recorded by the
+    proxy's hooks, and by its writer process)."""
     root = tmp_path_factory.mktemp("secrets")
     captures = root / "captures"
-    recorder_lines, server = asyncio.run(_record(captures, tmp_path_factory.mktemp("conf")))
+    conf = tmp_path_factory.mktemp("conf")
+    recorder_lines, server = asyncio.run(_record(captures, conf, str(request.param)))
     # The server saw every handshake secret: the proxy forwarded them untouched.
     seen = "\n".join(
         "\n".join(f"{k}: {v}" for k, v in c.headers.items())

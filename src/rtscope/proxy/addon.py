@@ -29,7 +29,7 @@ import os
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
@@ -47,6 +47,9 @@ from .alarm import Alarm, describe, kind_of
 from .connection import ConnectionLog, LineSink, iso
 from .idle import apply_idle_timeout
 from .live import LiveFindings, load_live_analyzer
+
+if TYPE_CHECKING:
+    from .writer_process import WriterProcess
 
 __all__ = ["BODY_LIMIT", "Recorder", "Summary", "format_summary"]
 
@@ -134,6 +137,11 @@ class Recorder:
         self._live_feed: Callable[[Record], list[Any]] | None = None
         self.idle_timeout = 0
         self.mapped = False
+        #: ``inline`` (the hooks encode and write) or ``process`` (:mod:`.writer_process` does)
+        self.writer: str = "inline"
+        self._handoff: WriterProcess | None = None
+        #: process mode: flow id → the connection's key in the hand-off
+        self._keys: dict[str, int] = {}
         self._conns: dict[str, ConnectionLog] = {}
         self._shared: LineSink | None = None
         self._shared_lock: asyncio.Lock | None = None
@@ -173,6 +181,14 @@ class Recorder:
         )
         loader.add_option("rtscope_quiet", bool, False, "No per-connection summary lines.")
         loader.add_option(
+            "rtscope_writer",
+            str,
+            "inline",
+            "inline: the proxy encodes and writes each message itself; process: it hands them "
+            "to a writer process (the second CPU does the recording).",
+            choices=["inline", "process"],
+        )
+        loader.add_option(
             "rtscope_mapped",
             bool,
             False,
@@ -194,17 +210,43 @@ class Recorder:
             self.quiet = bool(opts.rtscope_quiet)
         if "rtscope_mapped" in updated:
             self.mapped = bool(opts.rtscope_mapped)
+        if "rtscope_writer" in updated:
+            self.writer = "process" if opts.rtscope_writer == "process" else "inline"
         if "rtscope_file" in updated or "rtscope_dir" in updated:
             name = opts.rtscope_file
             self.single_file = self.out_dir / os.path.expanduser(name) if name else None
         if "rtscope_live" in updated:
-            self.live = None
-            if opts.rtscope_live:
-                analyzer = load_live_analyzer()
-                if analyzer is not None:
-                    self.live = LiveFindings(analyzer, self.alarm.say)
+            self.set_live(bool(opts.rtscope_live))
         if "rtscope_idle_timeout" in updated or "tcp_timeout" in updated:
             self.idle_timeout = apply_idle_timeout(opts.rtscope_idle_timeout, opts)
+
+    def set_live(self, on: bool) -> None:
+        """Switch live analysis on (if this build has the analyzers) or off."""
+        self.live = None
+        if on:
+            analyzer = load_live_analyzer()
+            if analyzer is not None:
+                self.live = LiveFindings(analyzer, self.alarm.say)
+
+    def settings(self) -> dict[str, Any]:
+        """What a writer process needs to write as this recorder would (:meth:`apply`)."""
+        return {
+            "dir": str(self.out_dir),
+            "audio": self.audio,
+            "live": self._live is not None,
+            "quiet": self.quiet,
+            "file": None if self.single_file is None else str(self.single_file),
+            "mapped": self.mapped,
+        }
+
+    def apply(self, settings: dict[str, Any]) -> None:
+        """Take the :meth:`settings` of another recorder (in the writer process)."""
+        self.out_dir = Path(settings["dir"])
+        self.audio = "drop" if settings["audio"] == "drop" else "keep"
+        self.quiet = bool(settings["quiet"])
+        self.single_file = Path(settings["file"]) if settings["file"] else None
+        self.mapped = bool(settings["mapped"])
+        self.set_live(bool(settings["live"]))
 
     @property
     def live(self) -> LiveFindings | None:
@@ -288,7 +330,9 @@ class Recorder:
         try:
             t = time.time()
             state = ConnectionLog(conn=_conn_id(flow), t_open=t)
-            self._conns[flow.id] = state
+            handoff = self._writer_process()
+            if handoff is None:
+                self._conns[flow.id] = state
             response = flow.response
             record = open_record(
                 state.conn,
@@ -298,11 +342,33 @@ class Recorder:
                 _headers(response.headers) if response else [],
                 response.status_code if response else None,
             )
-            state.sink = await self._sink_for(state, _model_of(flow))
-            self._write(state, record, "writing the open record")
-            self._feed_live(state, record)
+            if handoff is not None:
+                self._keys[flow.id] = handoff.start(state.conn, t, _model_of(flow), record)
+                return
+            await self.begin(state, _model_of(flow), record)
         except Exception as exc:
             self._report("opening a capture file", exc, state)
+
+    async def begin(self, state: ConnectionLog, model: str | None, record: Record) -> None:
+        """Open the connection's capture and write its ``open`` record."""
+        state.sink = await self._sink_for(state, model)
+        self._write(state, record, "writing the open record")
+        self._feed_live(state, record)
+
+    def _writer_process(self) -> WriterProcess | None:
+        """The writer process (started on first use) in process mode, else None."""
+        if self.writer != "process":
+            return None
+        if self._handoff is None:
+            from .writer_process import WriterProcess
+
+            try:
+                self._handoff = WriterProcess(self)
+            except Exception as exc:
+                self.writer = "inline"
+                self._report("starting the writer process (recording inline instead)", exc, None)
+                return None
+        return self._handoff
 
     def websocket_message(self, flow: Any) -> None:
         messages = flow.websocket.messages
@@ -310,32 +376,49 @@ class Recorder:
             state = self._conns.get(flow.id)
             if state is not None:
                 message = messages[-1]
-                seq = state.next_seq(message.from_client)
-                record, plain = message_records(
-                    state.conn,
-                    seq,
-                    message.timestamp,
-                    message.from_client,
-                    message.content,
-                    message.is_text,
-                    audio=self.audio,
+                self.message(
+                    state, message.timestamp, message.from_client, message.content, message.is_text
                 )
-                line = dumps(record)
-                try:
-                    state.write(line, message.timestamp, seq)
-                except Exception as exc:
-                    self._report("writing a message", exc, state)
-                if self._live_feed is not None:
-                    self._feed_live(state, plain)
+            elif self._keys:
+                key = self._keys.get(flow.id)
+                if key is not None and self._handoff is not None:
+                    message = messages[-1]
+                    try:
+                        self._handoff.message(
+                            key,
+                            message.timestamp,
+                            message.from_client,
+                            message.is_text,
+                            message.content,
+                        )
+                    except OSError as exc:
+                        self._report("handing a message to the writer process", exc, None)
         except Exception as exc:
             self._report("recording a message", exc, self._conns.get(flow.id))
         finally:
             if len(messages) > 1:
                 del messages[:-1]  # mitmproxy issue 6620; keep the newest for Dumper
 
+    def message(
+        self, state: ConnectionLog, t: float, from_client: bool, content: bytes, is_text: bool
+    ) -> None:
+        """Encode and write one message (and feed it to live analysis)."""
+        seq = state.next_seq(from_client)
+        record, plain = message_records(
+            state.conn, seq, t, from_client, content, is_text, audio=self.audio
+        )
+        line = dumps(record)
+        try:
+            state.write(line, t, seq)
+        except Exception as exc:
+            self._report("writing a message", exc, state)
+        if self._live_feed is not None:
+            self._feed_live(state, plain)
+
     def websocket_end(self, flow: Any) -> None:
         state = self._conns.pop(flow.id, None)
-        if state is None:
+        key = self._keys.pop(flow.id, None) if state is None else None
+        if state is None and key is None:
             return
         try:
             ws = flow.websocket
@@ -344,12 +427,17 @@ class Recorder:
             if code == 1006:
                 by = None  # transport loss: nobody sent a close frame
             t = ws.timestamp_end or time.time()
-            self._finish(state, close_record(state.conn, t, code, ws.close_reason or "", by))
+            if state is None:
+                if key is not None and self._handoff is not None:
+                    self._handoff.end(key, close_record("", t, code, ws.close_reason or "", by))
+                return
+            self.finish(state, close_record(state.conn, t, code, ws.close_reason or "", by))
         except Exception as exc:
             self._report("closing a capture", exc, state)
-            self._release(state)
+            if state is not None:
+                self._release(state)
 
-    def _finish(self, state: ConnectionLog, record: Record) -> None:
+    def finish(self, state: ConnectionLog, record: Record) -> None:
         """Write the close record and live findings, print the summary, close off the loop."""
         self._write(state, record, "writing the close record")
         if self.live is not None:
@@ -386,14 +474,18 @@ class Recorder:
             "by": close.get("by"),
             "incomplete": gap is not None,
         }
+        self.summarized(summary)
+        if not self.quiet:
+            self._out.say(format_summary(summary))
+
+    def summarized(self, summary: Summary) -> None:
+        """Keep a connection's summary and pass it on (the writer process's, in process mode)."""
         self.summaries.append(summary)
         if self._on_summary is not None:
             try:
                 self._on_summary(summary)
             except Exception as exc:  # noqa: BLE001
                 self._report("reporting a connection end", exc, None)
-        if not self.quiet:
-            self._out.say(format_summary(summary))
 
     # -- failed upgrades -----------------------------------------------------------------------
 
@@ -446,9 +538,13 @@ class Recorder:
             ),
             close_record(state.conn, t, None, error or f"handshake refused with {status}", None),
         ]
-        self._spawn(self._write_refused(state, _model_of(flow), records))
+        handoff = self._writer_process()
+        if handoff is not None:
+            handoff.refused(state.conn, state.t_open, _model_of(flow), records)
+            return
+        self._spawn(self.write_refused(state, _model_of(flow), records))
 
-    async def _write_refused(
+    async def write_refused(
         self, state: ConnectionLog, model: str | None, records: list[Record]
     ) -> None:
         try:
@@ -456,7 +552,7 @@ class Recorder:
             for record in records:
                 self._write(state, record, "writing a refused handshake")
             self._feed_live(state, records[0])
-            self._finish(state, records[-1])
+            self.finish(state, records[-1])
         except Exception as exc:
             self._report("recording a refused handshake", exc, state)
 
@@ -467,11 +563,17 @@ class Recorder:
         for flow_id in list(self._conns):
             state = self._conns.pop(flow_id)
             try:
-                self._finish(
+                self.finish(
                     state, close_record(state.conn, time.time(), None, "recorder stopped", None)
                 )
             except Exception as exc:
                 self._report("closing a capture at shutdown", exc, state)
+        if self._handoff is not None:
+            handoff, self._handoff = self._handoff, None
+            for key in self._keys.values():
+                handoff.end(key, close_record("", time.time(), None, "recorder stopped", None))
+            self._keys.clear()
+            await handoff.stop()
         await self.drain()
         if self._shared is not None:
             shared, self._shared = self._shared, None
@@ -480,8 +582,21 @@ class Recorder:
         await asyncio.to_thread(self.alarm.flush)
         await asyncio.to_thread(self._out.flush)
 
+    async def abandon(self) -> None:
+        """Close every capture as it is, without close records (the writer process, when the
+        proxy is gone without stopping it: what an inline recorder killed would leave)."""
+        for key in list(self._conns):
+            self._release(self._conns.pop(key))
+        await self.drain()
+        if self._shared is not None:
+            shared, self._shared = self._shared, None
+            await asyncio.to_thread(shared.close)
+
     async def drain(self) -> None:
-        """Wait until every background write/close has finished."""
+        """Wait until every background write/close has finished (and, in process mode, until
+        the writer process has written everything handed to it so far)."""
+        if self._handoff is not None:
+            await self._handoff.sync()
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

@@ -141,6 +141,8 @@ class RecordConfig:
     confdir: str = "~/.mitmproxy"
     #: Write captures through a memory map (:mod:`rtscope.capture.mapped`).
     mapped: bool = False
+    #: ``process``: a writer process encodes and writes (:mod:`.writer_process`).
+    writer: Literal["inline", "process"] = "inline"
     #: Bytes one connection may have queued in the proxy (read, not yet relayed) before the proxy
     #: stops reading it; ``0`` turns backpressure off; ``None``: ``$RTSCOPE_RECORD_BACKLOG`` or
     #: 1 MiB.
@@ -239,6 +241,7 @@ class RecordProxy:
             rtscope_file=cfg.single_file,
             rtscope_idle_timeout=cfg.idle_timeout,
             rtscope_mapped=cfg.mapped,
+            rtscope_writer=cfg.writer,
             **settings,
         )
         return master

@@ -1,0 +1,348 @@
+"""The writer process: ``rtscope record --writer process`` (option ``rtscope_writer=process``).
+
+A recorder in process mode starts ``python -m rtscope.proxy.writer_process`` on first use and
+hands it every WebSocket message as it came (:mod:`.handoff`: one ``writev(2)`` per message into a
+pipe). The writer runs a :class:`~rtscope.proxy.addon.Recorder` of its own with the proxy's
+settings: the same encoding, redaction, capture files, ``incomplete`` records, live analysis and
+summaries as inline recording, on the machine's other CPU. What it prints and its summaries come
+back to the proxy on a second pipe and are printed there.
+
+Guarantees, and what differs from inline recording:
+
+- A message is in the pipe (the kernel) before the proxy forwards it. ``kill -9`` of the proxy
+  loses nothing forwarded: the writer reads the pipe to its end, closes the captures as they are
+  (no ``close`` record, as an inline recorder killed would leave them) and exits.
+- Lines reach the file a little later than the message is forwarded (the writer's turn, about a
+  millisecond on an idle machine): ``tail -f`` still follows the session.
+- The writer ignores ``SIGINT`` (a ``Ctrl-C`` reaches the whole process group): the proxy stops
+  it, after the last connection's ``close`` record.
+- If the writer dies (a bug, or killed alone), the proxy says so once on stderr and keeps
+  relaying; messages from then on are not recorded and their count is said at shutdown.
+- When the writer falls behind, the pipe (1 MiB) fills and the proxy's ``writev`` waits: the
+  proxy slows to the writer's pace, nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .handoff import CTL, MSG, ItemReader, LineReader, control, message_header
+
+if TYPE_CHECKING:
+    from ..capture.codec import Record
+    from .addon import Recorder
+
+__all__ = ["PIPE_SIZE", "WriterProcess", "main"]
+
+#: Requested capacity of the hand-off pipe (Linux caps it at ``/proc/sys/fs/pipe-max-size``).
+PIPE_SIZE = 1 << 20
+_F_SETPIPE_SZ = 1031
+
+
+def _package_root() -> str:
+    return str(Path(__file__).resolve().parents[2])
+
+
+class WriterProcess:
+    """The proxy's side: start the writer, hand it items, take its answers (on the event loop)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+        self._loop = asyncio.get_running_loop()
+        items_r, self._fd = os.pipe()
+        back_r, back_w = os.pipe()
+        try:
+            fcntl.fcntl(self._fd, _F_SETPIPE_SZ, PIPE_SIZE)
+        except OSError:
+            pass  # a smaller pipe only means the proxy waits sooner
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (_package_root(), env.get("PYTHONPATH", "")) if p
+        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "rtscope.proxy.writer_process", str(back_w)],
+                stdin=items_r,
+                pass_fds=(back_w,),
+                env=env,
+            )
+        except BaseException:
+            for fd in (items_r, self._fd, back_r, back_w):
+                os.close(fd)
+            raise
+        os.close(items_r)
+        os.close(back_w)
+        self._back = back_r
+        os.set_blocking(back_r, False)
+        self._lines = LineReader()
+        self._loop.add_reader(back_r, self._readable)
+        self._next_key = 1
+        self._syncs: dict[int, asyncio.Future[None]] = {}
+        self._stopped = asyncio.Event()
+        self.dead = False
+        #: messages not handed over because the writer was gone
+        self.lost = 0
+        self._send(control("config", **recorder.settings()))
+
+    # -- items -------------------------------------------------------------------------------
+
+    def _send(self, item: bytes, payload: bytes = b"") -> None:
+        if self.dead:
+            raise BrokenPipeError("the writer process is gone")
+        parts = [memoryview(item), memoryview(payload)] if payload else [memoryview(item)]
+        try:
+            while parts:
+                written = os.writev(self._fd, parts)
+                while parts and written >= len(parts[0]):
+                    written -= len(parts[0])
+                    parts.pop(0)
+                if parts and written:
+                    parts[0] = parts[0][written:]
+        except OSError:
+            self._gone()
+            raise
+
+    def start(self, conn: str, t_open: float, model: str | None, record: Record) -> int:
+        """A new connection; its key for :meth:`message` and :meth:`end`."""
+        key = self._next_key
+        self._next_key += 1
+        self._send(control("start", key, conn=conn, t_open=t_open, model=model, record=record))
+        return key
+
+    def message(self, key: int, t: float, from_client: bool, is_text: bool, data: bytes) -> None:
+        if self.dead:
+            self.lost += 1
+            return
+        self._send(message_header(key, t, from_client, is_text, len(data)), data)
+
+    def end(self, key: int, record: Record) -> None:
+        if not self.dead:
+            self._send(control("end", key, record=record))
+
+    def refused(self, conn: str, t_open: float, model: str | None, records: list[Record]) -> None:
+        if not self.dead:
+            self._send(control("refused", conn=conn, t_open=t_open, model=model, records=records))
+
+    async def sync(self) -> None:
+        """Until the writer has written (and closed) everything handed to it before this call."""
+        if self.dead:
+            return
+        token = self._next_key
+        self._next_key += 1
+        done: asyncio.Future[None] = self._loop.create_future()
+        self._syncs[token] = done
+        try:
+            self._send(control("sync", token=token))
+        except OSError:
+            return
+        await done
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Let the writer finish every connection and exit; wait for it (bounded)."""
+        if not self.dead:
+            try:
+                self._send(control("stop"))
+            except OSError:
+                pass
+            try:
+                await asyncio.wait_for(self._stopped.wait(), timeout)
+            except TimeoutError:
+                self._recorder.alarm.say(
+                    f"rtscope: the writer process did not finish within {timeout:.0f} s; "
+                    "stopping it (its captures may miss their last lines)"
+                )
+                self.process.kill()
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
+        await asyncio.to_thread(self.process.wait)
+        self._readable()  # what it said last
+        self._close_back()
+        if self.lost:
+            self._recorder.alarm.say(
+                f"rtscope: {self.lost} messages were not recorded (the writer process was gone)"
+            )
+
+    # -- answers -----------------------------------------------------------------------------
+
+    def _readable(self) -> None:
+        while self._back >= 0:
+            try:
+                chunk = os.read(self._back, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._close_back()
+                if not self._stopped.is_set():
+                    self._gone()
+                return
+            for answer in self._lines.feed(chunk):
+                self._answer(answer)
+
+    def _answer(self, answer: dict[str, Any]) -> None:
+        recorder = self._recorder
+        if "out" in answer:
+            recorder._out.say(str(answer["out"]))
+        elif "err" in answer:
+            recorder.alarm.say(str(answer["err"]))
+        elif "summary" in answer:
+            recorder.summarized(answer["summary"])
+        elif "sync" in answer:
+            done = self._syncs.pop(int(answer["sync"]), None)
+            if done is not None and not done.done():
+                done.set_result(None)
+        elif "stopped" in answer:
+            self._stopped.set()
+
+    def _close_back(self) -> None:
+        if self._back >= 0:
+            self._loop.remove_reader(self._back)
+            os.close(self._back)
+            self._back = -1
+
+    def _gone(self) -> None:
+        """The writer exited without being asked to: say so once, release the waiters."""
+        if self.dead:
+            return
+        self.dead = True
+        code = self.process.poll()
+        self._recorder.alarm.say(
+            "rtscope: RECORDER ERROR: the writer process exited"
+            + (f" (code {code})" if code is not None else "")
+            + "; traffic keeps flowing, messages from now on are not recorded"
+        )
+        for done in self._syncs.values():
+            if not done.done():
+                done.set_result(None)
+        self._syncs.clear()
+        self._stopped.set()
+
+
+# -- the writer process ----------------------------------------------------------------------
+
+
+class _Back:
+    """The writer's answers: one orjson line each, whole, on the back pipe."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+
+    def send(self, answer: dict[str, Any]) -> None:
+        data = orjson.dumps(answer) + b"\n"
+        with self._lock:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
+
+
+class _BackStream:
+    """A text stream whose lines go back to the proxy to be printed there (``out``/``err``)."""
+
+    def __init__(self, back: _Back, name: str) -> None:
+        self._back = back
+        self._name = name
+        self._text = ""
+
+    def write(self, text: str) -> int:
+        self._text += text
+        while "\n" in self._text:
+            line, self._text = self._text.split("\n", 1)
+            self._back.send({self._name: line})
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+async def _serve(back: _Back) -> None:
+    from .addon import Recorder
+    from .connection import ConnectionLog
+
+    recorder = Recorder(
+        out=_BackStream(back, "out"),  # type: ignore[arg-type]
+        err=_BackStream(back, "err"),  # type: ignore[arg-type]
+        on_summary=lambda summary: back.send({"summary": summary}),
+    )
+    loop = asyncio.get_running_loop()
+    reader = ItemReader()
+    conns = recorder._conns
+    while True:
+        chunk = await loop.run_in_executor(None, os.read, 0, 1 << 20)
+        if not chunk:
+            break
+        for item in reader.feed(chunk):
+            if item.kind == MSG:
+                state = conns.get(str(item.key))
+                if state is not None:
+                    try:
+                        recorder.message(
+                            state, item.t, item.from_client, item.payload, item.is_text
+                        )
+                    except Exception as exc:
+                        recorder._report("recording a message", exc, state)
+                continue
+            assert item.kind == CTL
+            what = orjson.loads(item.payload)
+            op = what["op"]
+            if op == "start":
+                state = ConnectionLog(conn=what["conn"], t_open=what["t_open"])
+                conns[str(item.key)] = state
+                try:
+                    await recorder.begin(state, what["model"], what["record"])
+                except Exception as exc:
+                    recorder._report("opening a capture file", exc, state)
+            elif op == "end":
+                state = conns.pop(str(item.key), None)
+                if state is not None:
+                    record = what["record"]
+                    record["conn"] = state.conn
+                    try:
+                        recorder.finish(state, record)
+                    except Exception as exc:
+                        recorder._report("closing a capture", exc, state)
+                        recorder._release(state)
+            elif op == "refused":
+                state = ConnectionLog(conn=what["conn"], t_open=what["t_open"])
+                await recorder.write_refused(state, what["model"], what["records"])
+            elif op == "sync":
+                await recorder.drain()
+                back.send({"sync": what["token"]})
+            elif op == "config":
+                recorder.apply(what)
+            elif op == "stop":
+                await recorder.done()
+                back.send({"stopped": True})
+                return
+    # the proxy is gone without stopping us (kill -9): everything it handed over is written
+    await recorder.abandon()
+    if reader.pending:
+        recorder.alarm.say(
+            f"rtscope: the proxy stopped in the middle of a message ({reader.pending} bytes "
+            "of it were handed over); that message is not in the capture"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m rtscope.proxy.writer_process BACK_FD``: items on stdin, answers on BACK_FD."""
+    args = sys.argv[1:] if argv is None else argv
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy stops us, after its last record
+    back = _Back(int(args[0]))
+    asyncio.run(_serve(back))
+
+
+if __name__ == "__main__":
+    main()
