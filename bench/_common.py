@@ -230,13 +230,14 @@ class Candidate:
         # *-keepcache: the capture's pages stay in the page cache (no drop-behind; `env` execs,
         # so the pid measured is the proxy's)
         env = ["env", "RTSCOPE_DROP_BEHIND=0"] if self.kind.endswith("keepcache") else []
-        if self.kind in ("addon", "addon-mapped", "addon-keepcache", "addon-nobp"):
+        if self.kind in ("addon", "addon-mapped", "addon-keepcache", "addon-nobp", "addon-process"):
             # addon-nobp: the script's backpressure off (rtscope_backlog=0), mitmproxy's behaviour
             return [
                 *env, mitmdump, "-q", "--set", "flow_detail=0", "-s", addon_path() or "",
                 "--set", f"rtscope_dir={out}", "--mode", reverse,
                 *(["--set", "rtscope_mapped=true"] if self.kind == "addon-mapped" else []),
                 *(["--set", "rtscope_backlog=0"] if self.kind == "addon-nobp" else []),
+                *(["--set", "rtscope_writer=process"] if self.kind == "addon-process" else []),
             ]  # fmt: skip
         if self.kind.startswith("record-hook:"):  # bench/hook_variant.py: one part of the hook
             return [
@@ -254,13 +255,14 @@ class Candidate:
                 "--listen", f"{HOST}:{port}", "--out", str(out), "--quiet",
                 *(["--no-live"] if "nolive" in self.kind else []),
                 *(["--mapped"] if self.kind.endswith("mapped") else []),
+                *(["--writer", "process"] if self.kind.endswith("process") else []),
             ]  # fmt: skip
         raise ValueError(self.kind)
 
 
 _RECORDS = (
     "record", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped",
-    "record-keepcache", "record-nolive-keepcache",
+    "record-keepcache", "record-nolive-keepcache", "record-process", "record-nolive-process",
 )  # fmt: skip
 
 
@@ -330,6 +332,9 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     no_addon = "no `rtscope addon-path`"
     found.append(Candidate("addon, keep cache", path is not None, no_addon, "addon-keepcache"))
     found.append(Candidate("addon, no backpress.", path is not None, no_addon, "addon-nobp"))
+    found.append(Candidate("record --writer process", ok, why, "record-process"))
+    found.append(Candidate("record --no-live --writer p.", ok, why, "record-nolive-process"))
+    found.append(Candidate("addon, writer process", path is not None, no_addon, "addon-process"))
     for name in names or ():
         if name.startswith("record-hook:"):  # by name only: bench/hook_variant.py's variants
             found.append(Candidate(f"hook: {name.split(':', 1)[1]}", ok, why, name))
@@ -342,6 +347,7 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
 _ON_REQUEST = (
     "lean", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped", "addon-mapped",
     "record-keepcache", "record-nolive-keepcache", "addon-keepcache", "addon-nobp",
+    "record-process", "record-nolive-process", "addon-process",
 )  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import orjson
+import psutil
 import pytest
 import websockets
 
@@ -24,8 +25,13 @@ from ..proxy.realtime_server import RealtimeServer
 _LISTEN = re.compile(rb"on (?:ws|wss|http)://127\.0\.0\.1:(\d+)")
 
 
-async def start_record(*args: str, umask: int = -1) -> tuple[asyncio.subprocess.Process, int]:
-    """Start ``rtscope record``; return the process and the port it announced."""
+async def start_record(
+    *args: str, umask: int = -1, new_session: bool = False
+) -> tuple[asyncio.subprocess.Process, int]:
+    """Start ``rtscope record``; return the process and the port it announced.
+
+    ``new_session``: in a process group of its own, as a terminal's foreground job (a Ctrl-C
+    there reaches every process of the group: :func:`ctrl_c`)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -37,6 +43,7 @@ async def start_record(*args: str, umask: int = -1) -> tuple[asyncio.subprocess.
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         umask=umask,
+        start_new_session=new_session,
     )
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 30)
@@ -48,13 +55,31 @@ async def start_record(*args: str, umask: int = -1) -> tuple[asyncio.subprocess.
     return proc, int(match.group(1))
 
 
+def ctrl_c(proc: asyncio.subprocess.Process) -> None:
+    """SIGINT to the whole process group (started with ``new_session``), as a terminal does."""
+    os.killpg(proc.pid, signal.SIGINT)
+
+
+def writer_process(proc: asyncio.subprocess.Process) -> psutil.Process:
+    """``rtscope record --writer process``'s writer (its one child)."""
+    (child,) = psutil.Process(proc.pid).children()
+    assert "rtscope.proxy.writer_process" in child.cmdline()
+    return child
+
+
+#: how ``rtscope record`` writes: one write(2) per line, a memory map, a writer process
+WRITING = pytest.mark.parametrize(
+    "writing", [(), ("--mapped",), ("--writer", "process")], ids=["write", "mapped", "process"]
+)
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[RealtimeServer]:
     async with RealtimeServer() as srv:
         yield srv
 
 
-@pytest.mark.parametrize("writing", [(), ("--mapped",)], ids=["write", "mapped"])
+@WRITING
 async def test_kill_9_loses_no_forwarded_message(
     server: RealtimeServer, tmp_path: Path, confdir: Path, writing: tuple[str, ...]
 ) -> None:
@@ -63,6 +88,7 @@ async def test_kill_9_loses_no_forwarded_message(
         "--upstream", server.url, "--out", str(out), "--confdir", str(confdir), *writing
     )
     client_got: list[str | bytes] = []
+    writers: list[psutil.Process] = []  # started with the first connection
     try:
         async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
 
@@ -77,6 +103,8 @@ async def test_kill_9_loses_no_forwarded_message(
                 while True:
                     client_got.append(await ws.recv())
                     if len(client_got) == 300:
+                        if "process" in writing:
+                            writers.append(writer_process(proc))
                         os.kill(proc.pid, signal.SIGKILL)
 
             sender = asyncio.create_task(send_forever())
@@ -91,13 +119,16 @@ async def test_kill_9_loses_no_forwarded_message(
     await proc.wait()
     assert proc.returncode == -signal.SIGKILL
     assert len(client_got) >= 300
+    # the writer reads what the proxy handed over to its end, then exits
+    _, alive = psutil.wait_procs(writers, timeout=20)
+    assert alive == []
 
     (path,) = out.glob("*.jsonl")
     reader = CaptureReader(path)
     recs = [r for r in reader if r["kind"] == "msg"]  # reads cleanly (no exception)
     for problem in reader.problems:
         assert "truncated" in str(problem) or "was not closed" in str(problem)
-    if writing:  # killed while mapped: the file still ends in its unused window (NUL bytes)
+    if "--mapped" in writing:  # killed while mapped: the file still ends in its unused window
         assert path.read_bytes().endswith(b"\0") and len(reader.problems) == 1
     conn = server.connections[0]
     from_client = [r["text"] for r in recs if r["from"] == "client"]
@@ -112,20 +143,21 @@ async def test_kill_9_loses_no_forwarded_message(
     ]
 
 
-@pytest.mark.parametrize("writing", [(), ("--mapped",)], ids=["write", "mapped"])
-async def test_sigint_closes_private_captures_cleanly_even_with_umask_0(
+@WRITING
+async def test_ctrl_c_closes_private_captures_cleanly_even_with_umask_0(
     server: RealtimeServer, tmp_path: Path, confdir: Path, writing: tuple[str, ...]
 ) -> None:
     out = tmp_path / "captures" / "nested"
     proc, port = await start_record(
-        "--upstream", server.url, "--out", str(out), "--confdir", str(confdir), *writing, umask=0
-    )
+        "--upstream", server.url, "--out", str(out), "--confdir", str(confdir), *writing,
+        umask=0, new_session=True,
+    )  # fmt: skip
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
         await ws.recv()
         await ws.send("echo:one")
         await ws.recv()
     await asyncio.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
+    ctrl_c(proc)
     stdout, stderr = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, stderr
     text = stdout.decode()
@@ -226,18 +258,20 @@ async def test_non_loopback_listen_with_allow_remote_warns(tmp_path: Path, confd
     assert b"WARNING" in line and b"others on the network" in line
 
 
-async def test_sigint_with_a_live_session_closes_its_capture(
-    server: RealtimeServer, tmp_path: Path, confdir: Path
+@pytest.mark.parametrize("writing", [(), ("--writer", "process")], ids=["inline", "process"])
+async def test_ctrl_c_with_a_live_session_closes_its_capture(
+    server: RealtimeServer, tmp_path: Path, confdir: Path, writing: tuple[str, ...]
 ) -> None:
     out = tmp_path / "captures"
     proc, port = await start_record(
-        "--upstream", server.url, "--out", str(out), "--confdir", str(confdir)
-    )
+        "--upstream", server.url, "--out", str(out), "--confdir", str(confdir), *writing,
+        new_session=True,
+    )  # fmt: skip
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
         await ws.recv()
         await ws.send("echo:one")
         await ws.recv()
-        proc.send_signal(signal.SIGINT)
+        ctrl_c(proc)
         stdout, stderr = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 0, stderr
     assert "no close frame" in stdout.decode()

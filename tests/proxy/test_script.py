@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
+import pytest
 import websockets
 
 from rtscope.capture.reader import CaptureReader
@@ -31,8 +33,9 @@ def test_addon_path_prints_the_script() -> None:
     assert "addons = [Recorder(), RecordingBackpressure()]" in path.read_text()
 
 
+@pytest.mark.parametrize("mode", ["inline", "process"])
 async def test_mitmdump_with_script_records_a_session(
-    realtime_server: RealtimeServer, tmp_path: Path, confdir: Path
+    realtime_server: RealtimeServer, tmp_path: Path, confdir: Path, mode: str
 ) -> None:
     script = subprocess.run(
         [sys.executable, "-m", "rtscope", "addon-path"], capture_output=True, text=True, timeout=30
@@ -53,6 +56,8 @@ async def test_mitmdump_with_script_records_a_session(
         f"rtscope_dir={out}",
         "--set",
         f"confdir={confdir}",
+        "--set",
+        f"rtscope_writer={mode}",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -73,6 +78,10 @@ async def test_mitmdump_with_script_records_a_session(
                 pass
         await realtime_server.connections[0].closed.wait()
         await asyncio.sleep(0.3)
+        children = psutil.Process(proc.pid).children()
+        names = [" ".join(child.cmdline()) for child in children]
+        assert len(names) == (mode == "process"), names
+        assert all("rtscope.proxy.writer_process" in name for name in names), names
     finally:
         proc.terminate()
         stdout, stderr = await asyncio.wait_for(proc.communicate(), 20)
@@ -84,3 +93,5 @@ async def test_mitmdump_with_script_records_a_session(
     assert len(msgs) == len(realtime_server.connections[0].order)
     assert msgs[1]["event"] == {"type": "response.create"}
     assert b"Traceback" not in stderr
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == []  # mitmdump stopped its writer process (which wrote the close record)

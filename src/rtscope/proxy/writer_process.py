@@ -14,8 +14,9 @@ Guarantees, and what differs from inline recording:
   (no ``close`` record, as an inline recorder killed would leave them) and exits.
 - Lines reach the file a little later than the message is forwarded (the writer's turn, about a
   millisecond on an idle machine): ``tail -f`` still follows the session.
-- The writer ignores ``SIGINT`` (a ``Ctrl-C`` reaches the whole process group): the proxy stops
-  it, after the last connection's ``close`` record.
+- The writer runs in a process group of its own and ignores ``SIGINT``: a ``Ctrl-C`` in the
+  terminal is the proxy's to handle, and the proxy stops the writer after the last connection's
+  ``close`` record.
 - If the writer dies (a bug, or killed alone), the proxy says so once on stderr and keeps
   relaying; messages from then on are not recorded and their count is said at shutdown.
 - When the writer falls behind, the pipe (1 MiB) fills and the proxy's ``writev`` waits: the
@@ -73,8 +74,12 @@ class WriterProcess:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "rtscope.proxy.writer_process", str(back_w)],
                 stdin=items_r,
+                stdout=subprocess.DEVNULL,  # what it says comes back on back_w; stderr: tracebacks
                 pass_fds=(back_w,),
                 env=env,
+                # its own process group: a Ctrl-C in the terminal is the proxy's to handle (the
+                # writer may still be starting, before it could ignore SIGINT itself)
+                process_group=0,
             )
         except BaseException:
             for fd in (items_r, self._fd, back_r, back_w):

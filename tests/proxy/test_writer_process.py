@@ -1,0 +1,47 @@
+"""``--writer process`` when its writer process dies: traffic flows, the loss is said."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from pathlib import Path
+
+import psutil
+import websockets
+
+from .conftest import StartProxy, only_capture, records
+from .realtime_server import RealtimeServer
+
+
+def _writer() -> psutil.Process:
+    (child,) = [
+        c for c in psutil.Process().children() if "rtscope.proxy.writer_process" in c.cmdline()
+    ]
+    return child
+
+
+async def test_when_the_writer_dies_traffic_flows_and_the_loss_is_said_once(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    err = io.StringIO()
+    proxy, port = await start_proxy(err=err, writer="process")
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
+        await ws.recv()  # session.created
+        await ws.send("echo:recorded")
+        assert await ws.recv() == "echo:recorded"
+        await proxy.recorder.drain()  # the writer has written both
+        writer = _writer()
+        writer.kill()
+        writer.wait(5)
+        await asyncio.sleep(0.2)  # the proxy sees its answers' pipe close
+        for i in range(3):
+            await ws.send(f"echo:{i}")
+            assert await ws.recv() == f"echo:{i}"
+    await realtime_server.connections[0].closed.wait()
+    await proxy.stop()
+    said = err.getvalue()
+    assert said.count("the writer process exited") == 1, said
+    assert "6 messages were not recorded" in said  # 3 each way, after the writer died
+    recs = records(only_capture(tmp_path / "captures"))
+    assert [r["kind"] for r in recs] == ["header", "open", "msg", "msg", "msg"]
+    assert recs[-1]["text"] == "echo:recorded"
