@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 import sys
 
 import _common as c
@@ -117,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 proc = proxies.proc(cand)
                 assert proc is not None
+                # settle: a proxy listens before it is done starting (a writer process, lazy
+                # imports); its start-up is not the burst's
+                time.sleep(1.0)
                 idle = c.rss(proc)
                 with c.RssSampler(proc, interval=0.1) as sampler:
                     res = asyncio.run(harness.burst(proxies.url(cand), SIZE, args.burst))

@@ -18,7 +18,7 @@ import websockets
 from rtscope.capture.reader import CaptureReader
 from rtscope.proxy import addon
 
-from .conftest import StartProxy, only_capture, records
+from .conftest import WRITERS, StartProxy, only_capture, records
 from .realtime_server import RealtimeServer
 
 
@@ -67,12 +67,13 @@ async def echo(ws: Any, text: str) -> None:
     assert await asyncio.wait_for(ws.recv(), 5) == f"echo:{text}"
 
 
+@pytest.mark.parametrize("writer", WRITERS)
 async def test_disk_full_mid_session_traffic_flows_and_gap_is_recorded(
     start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
 ) -> None:
     with small_tmpfs(tmp_path / "small") as small:
         err = io.StringIO()
-        _, port = await start_proxy(err=err, out=small / "captures")
+        proxy, port = await start_proxy(err=err, out=small / "captures")
         async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
             await ws.recv()
             await echo(ws, "before")
@@ -85,6 +86,7 @@ async def test_disk_full_mid_session_traffic_flows_and_gap_is_recorded(
                 await echo(ws, f"after-{i}")
         await realtime_server.connections[0].closed.wait()
         await asyncio.sleep(0.3)
+        await proxy.recorder.drain()  # the writer process's lines, if it writes
         path = only_capture(small / "captures")
         recs = records(path)
         reader = CaptureReader(path)
@@ -105,12 +107,13 @@ async def test_disk_full_mid_session_traffic_flows_and_gap_is_recorded(
     assert recs[-1]["kind"] == "close"
 
 
+@pytest.mark.parametrize("writer", WRITERS)
 async def test_disk_that_stays_full_never_hides_the_gap(
     start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
 ) -> None:
     with small_tmpfs(tmp_path / "small") as small:
         err = io.StringIO()
-        _, port = await start_proxy(err=err, out=small / "captures")
+        proxy, port = await start_proxy(err=err, out=small / "captures")
         async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
             await ws.recv()
             fill(small)
@@ -118,6 +121,7 @@ async def test_disk_that_stays_full_never_hides_the_gap(
                 await echo(ws, f"during-{i}-" + "z" * 4000)
         await realtime_server.connections[0].closed.wait()
         await asyncio.sleep(0.3)
+        await proxy.recorder.drain()
         recs = records(only_capture(small / "captures"))
     lines = err.getvalue().splitlines()
     assert sum("RECORDER ERROR" in line for line in lines) == 1

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from rtscope.errors import InputError
-from rtscope.proxy.master import RecordConfig, RecordProxy, parse_listen, proxy_mode
+from rtscope.proxy.master import (
+    RecordConfig,
+    RecordProxy,
+    parse_listen,
+    proxy_mode,
+    resolve_writer,
+)
 
 
 @pytest.mark.parametrize(
@@ -89,3 +95,19 @@ async def test_backlog_zero_leaves_mitmproxy_without_backpressure(
         await proxy.stop()
     assert proxy.backpressure is None
     assert names == ["Core", "Proxyserver", "NextLayer", "TlsConfig", "Recorder"]
+
+
+@pytest.mark.parametrize(
+    ("writer", "cpus", "expected"),
+    [
+        ("auto", 1, "inline"),  # a writer process would only add the hand-off to the one CPU
+        ("auto", 2, "process"),
+        ("auto", 64, "process"),
+        ("inline", 64, "inline"),
+        ("process", 1, "process"),  # asked for: done even on one CPU
+    ],
+)
+def test_the_writer_runs_in_its_own_process_where_there_is_a_cpu_for_it(
+    writer: str, cpus: int, expected: str
+) -> None:
+    assert resolve_writer(writer, cpus) == expected

@@ -111,12 +111,13 @@ def _is_loopback(host: str) -> bool:
 )
 @click.option(
     "--writer",
-    type=click.Choice(["inline", "process"]),
-    default="inline",
+    type=click.Choice(["auto", "inline", "process"]),
+    default="auto",
     show_default=True,
-    help="inline: the proxy encodes and writes each message itself; process: a writer process "
-    "does (and runs --live), the proxy only hands it the messages: more messages per second "
-    "on a machine with a second CPU. See docs/recording.md.",
+    help="process: a writer process encodes, writes and analyzes (--live) the messages, the "
+    "proxy only hands them over: more messages per second where there is a second CPU; inline: "
+    "the proxy does it all itself; auto: process with two CPUs or more, else inline. See "
+    "docs/recording.md.",
 )
 def command(
     upstream: str,

@@ -42,6 +42,7 @@ __all__ = [
     "RecordConfig",
     "RecordProxy",
     "backlog_limit",
+    "resolve_writer",
     "ca_cert_path",
     "parse_listen",
     "proxy_mode",
@@ -119,6 +120,16 @@ def backlog_limit(configured: int | None, environ: dict[str, str] | None = None)
     return value
 
 
+def resolve_writer(writer: str, cpus: int | None = None) -> str:
+    """``auto`` → ``process`` when there is a CPU for the writer beside the proxy's, else
+    ``inline`` (a writer process on one CPU only adds the hand-off to the proxy's work)."""
+    if writer != "auto":
+        return writer
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return "process" if (cpus or 1) >= 2 else "inline"
+
+
 def ca_cert_path(confdir: str) -> Path:
     """The CA certificate clients must trust for ``--tls`` or ``--mode regular``."""
     return Path(os.path.expanduser(confdir)) / "mitmproxy-ca-cert.pem"
@@ -141,8 +152,9 @@ class RecordConfig:
     confdir: str = "~/.mitmproxy"
     #: Write captures through a memory map (:mod:`rtscope.capture.mapped`).
     mapped: bool = False
-    #: ``process``: a writer process encodes and writes (:mod:`.writer_process`).
-    writer: Literal["inline", "process"] = "inline"
+    #: ``process``: a writer process encodes and writes (:mod:`.writer_process`); ``auto``:
+    #: ``process`` where this process may run on two CPUs or more (:func:`resolve_writer`).
+    writer: Literal["auto", "inline", "process"] = "auto"
     #: Bytes one connection may have queued in the proxy (read, not yet relayed) before the proxy
     #: stops reading it; ``0`` turns backpressure off; ``None``: ``$RTSCOPE_RECORD_BACKLOG`` or
     #: 1 MiB.
@@ -241,7 +253,7 @@ class RecordProxy:
             rtscope_file=cfg.single_file,
             rtscope_idle_timeout=cfg.idle_timeout,
             rtscope_mapped=cfg.mapped,
-            rtscope_writer=cfg.writer,
+            rtscope_writer=resolve_writer(cfg.writer),
             **settings,
         )
         return master
