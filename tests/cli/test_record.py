@@ -67,9 +67,12 @@ def writer_process(proc: asyncio.subprocess.Process) -> psutil.Process:
     return child
 
 
-#: how ``rtscope record`` writes: one write(2) per line, a memory map, a writer process
+#: how ``rtscope record`` writes: in the proxy, one write(2) per line or through a memory map;
+#: or in a writer process
 WRITING = pytest.mark.parametrize(
-    "writing", [(), ("--mapped",), ("--writer", "process")], ids=["write", "mapped", "process"]
+    "writing",
+    [("--writer", "inline"), ("--mapped", "--writer", "inline"), ("--writer", "process")],
+    ids=["write", "mapped", "process"],
 )
 
 
@@ -258,7 +261,9 @@ async def test_non_loopback_listen_with_allow_remote_warns(tmp_path: Path, confd
     assert b"WARNING" in line and b"others on the network" in line
 
 
-@pytest.mark.parametrize("writing", [(), ("--writer", "process")], ids=["inline", "process"])
+@pytest.mark.parametrize(
+    "writing", [("--writer", "inline"), ("--writer", "process")], ids=["inline", "process"]
+)
 async def test_ctrl_c_with_a_live_session_closes_its_capture(
     server: RealtimeServer, tmp_path: Path, confdir: Path, writing: tuple[str, ...]
 ) -> None:
