@@ -256,6 +256,7 @@ class Candidate:
                 *(["--no-live"] if "nolive" in self.kind else []),
                 *(["--mapped"] if self.kind.endswith("mapped") else []),
                 *(["--writer", "process"] if self.kind.endswith("process") else []),
+                *(["--writer", "inline"] if self.kind.endswith("inline") else []),
             ]  # fmt: skip
         raise ValueError(self.kind)
 
@@ -263,6 +264,7 @@ class Candidate:
 _RECORDS = (
     "record", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped",
     "record-keepcache", "record-nolive-keepcache", "record-process", "record-nolive-process",
+    "record-inline", "record-nolive-inline",
 )  # fmt: skip
 
 
@@ -333,6 +335,8 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     found.append(Candidate("addon, keep cache", path is not None, no_addon, "addon-keepcache"))
     found.append(Candidate("addon, no backpress.", path is not None, no_addon, "addon-nobp"))
     found.append(Candidate("record --writer process", ok, why, "record-process"))
+    found.append(Candidate("record --writer inline", ok, why, "record-inline"))
+    found.append(Candidate("record --no-live --writer i.", ok, why, "record-nolive-inline"))
     found.append(Candidate("record --no-live --writer p.", ok, why, "record-nolive-process"))
     found.append(Candidate("addon, writer process", path is not None, no_addon, "addon-process"))
     for name in names or ():
@@ -347,7 +351,8 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
 _ON_REQUEST = (
     "lean", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped", "addon-mapped",
     "record-keepcache", "record-nolive-keepcache", "addon-keepcache", "addon-nobp",
-    "record-process", "record-nolive-process", "addon-process",
+    "record-process", "record-nolive-process", "addon-process", "record-inline",
+    "record-nolive-inline",
 )  # fmt: skip
 
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 import sys
+import time
 
 import _common as c
 import harness
