@@ -19,6 +19,10 @@ Design (see docs/recording.md, "Durability and the event loop"):
   recording a message the hook trims ``flow.websocket.messages`` to its newest entry (what
   mitmdump's Dumper reads). So mitmproxy's own ``-w``/``hardump`` see only the last message.
 - No idle cut: mitmproxy's 600 s idle timeout is lifted (:mod:`.idle`).
+- Process mode (``rtscope_writer=process``; ``rtscope record``'s default with two CPUs or more):
+  the hooks hand each message to a writer process (:mod:`.writer_process`) that runs this same
+  class's :meth:`Recorder.begin`, :meth:`Recorder.message` and :meth:`Recorder.finish`; the
+  proxy's own share per message is one ``writev(2)`` into a pipe, before the message is forwarded.
 """
 
 from __future__ import annotations
@@ -581,8 +585,11 @@ class Recorder:
                 self._report("closing a capture at shutdown", exc, state)
         if self._handoff is not None:
             handoff, self._handoff = self._handoff, None
-            for key in self._keys.values():
-                handoff.end(key, close_record("", time.time(), None, "recorder stopped", None))
+            try:
+                for key in self._keys.values():
+                    handoff.end(key, close_record("", time.time(), None, "recorder stopped", None))
+            except OSError as exc:  # the writer is gone: said once by the hand-off
+                self._report("closing captures at shutdown", exc, None)
             self._keys.clear()
             await handoff.stop()
         await self.drain()
