@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import psutil
+import pytest
 import websockets
 
 from .conftest import StartProxy, only_capture, records
@@ -45,3 +46,29 @@ async def test_when_the_writer_dies_traffic_flows_and_the_loss_is_said_once(
     recs = records(only_capture(tmp_path / "captures"))
     assert [r["kind"] for r in recs] == ["header", "open", "msg", "msg", "msg"]
     assert recs[-1]["text"] == "echo:recorded"
+
+
+async def test_a_writer_that_cannot_start_leaves_the_recording_to_the_proxy(
+    start_proxy: StartProxy,
+    realtime_server: RealtimeServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rtscope.proxy import writer_process
+
+    monkeypatch.setattr(writer_process.sys, "executable", "/bin/false")  # exits at once
+    err = io.StringIO()
+    proxy, port = await start_proxy(err=err, writer="process")
+    assert proxy.recorder.writer == "inline"
+    proxy.config.writer = "inline"  # what the fixture checks at the end
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
+        await ws.recv()
+        await ws.send("echo:recorded")
+        assert await ws.recv() == "echo:recorded"
+    await realtime_server.connections[0].closed.wait()
+    await proxy.stop()
+    said = err.getvalue()
+    assert "the writer process exited" in said
+    assert "recording in the proxy itself" in said
+    recs = records(only_capture(tmp_path / "captures"))
+    assert [r["kind"] for r in recs] == ["header", "open", "msg", "msg", "msg", "close"]

@@ -336,6 +336,11 @@ class Recorder:
         handoff = self._writer_process()
         if handoff is not None:
             await handoff.sync()
+            if handoff.dead:  # it could not start: said once; record in the proxy instead
+                self._handoff = None
+                self.writer = "inline"
+                await handoff.stop()  # reaped, its pipes closed
+                self.alarm.say("rtscope: recording in the proxy itself (--writer inline) instead")
 
     async def websocket_start(self, flow: Any) -> None:
         state: ConnectionLog | None = None
