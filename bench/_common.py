@@ -239,6 +239,12 @@ class Candidate:
                 *(["--set", "rtscope_backlog=0"] if self.kind == "addon-nobp" else []),
                 *(["--set", "rtscope_writer=process"] if self.kind == "addon-process" else []),
             ]  # fmt: skip
+        if self.kind.startswith("addon-hook:"):  # bench/addon_variant.py: the same in mitmdump
+            return [
+                "env", f"RTSCOPE_HOOK_VARIANT={self.kind.split(':', 1)[1]}", mitmdump, "-q",
+                "--set", "flow_detail=0", "-s", str(HERE / "addon_variant.py"),
+                "--set", f"rtscope_dir={out}", "--mode", reverse,
+            ]  # fmt: skip
         if self.kind.startswith("record-hook:"):  # bench/hook_variant.py: one part of the hook
             return [
                 sys.executable, str(HERE / "hook_variant.py"), self.kind.split(":", 1)[1],
@@ -342,6 +348,9 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     for name in names or ():
         if name.startswith("record-hook:"):  # by name only: bench/hook_variant.py's variants
             found.append(Candidate(f"hook: {name.split(':', 1)[1]}", ok, why, name))
+        if name.startswith("addon-hook:"):  # by name only: bench/addon_variant.py
+            label = f"addon hook: {name.split(':', 1)[1]}"
+            found.append(Candidate(label, path is not None, no_addon, name))
     if names:
         return [c for c in found if c.kind in names or c.name in names]
     return [c for c in found if c.kind not in _ON_REQUEST]

@@ -39,7 +39,7 @@ def test_proxy_throughput_prints_msgs_per_second_for_direct_and_mitmdump() -> No
     assert re.search(rf"200 c→s\s+lean, no recorder\s+{NUMBER}", out)
 
 
-def test_the_mapped_and_hook_variant_candidates_relay_and_are_measured() -> None:
+def test_the_mapped_writer_and_hook_variant_candidates_relay_and_are_measured() -> None:
     out = run(
         "proxy_throughput.py",
         "--quick",
@@ -47,10 +47,12 @@ def test_the_mapped_and_hook_variant_candidates_relay_and_are_measured() -> None
         "4096",
         "--only",
         "mitmdump,record-nolive-mapped,record-hook:noop,record-hook:map-populated,"
-        "record-keepcache,addon-keepcache",
+        "record-keepcache,addon-keepcache,record-inline,record-process,addon-process,"
+        "addon-hook:noop",
     )
     names = ("record --no-live --mapped", "hook: noop", "hook: map-populated", "record, keep cache")
-    for name in (*names, "addon, keep cache"):
+    writers = ("record --writer inline", "record --writer process", "addon, writer process")
+    for name in (*names, "addon, keep cache", *writers, "addon hook: noop"):
         assert re.search(rf"4096 s→c\s+{name}\s+{NUMBER}", out), name
 
 

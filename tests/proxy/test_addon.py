@@ -94,6 +94,7 @@ async def test_sdk_session_recorded_byte_exact_both_ways(
     await _session(client, connect)
     await realtime_server.connections[0].closed.wait()
     await asyncio.sleep(0.2)  # the close hook runs after both sides closed
+    await proxy.recorder.drain()  # what the writer process has, written
 
     path = only_capture(tmp_path / "captures")
     assert "_gpt-realtime_" in path.name
@@ -125,7 +126,7 @@ async def test_text_binary_non_json_and_large_messages_pass_untouched(
     mapped: bool, start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
 ) -> None:
     # mapped: the 16 MiB message spans many of the capture's 1 MiB windows
-    _, port = await start_proxy(mapped=mapped)
+    proxy, port = await start_proxy(mapped=mapped)
     big = 16 * 2**20  # issue 7: a 16 MiB message
     blob = bytes(range(256)) * 1024
     async with websockets.connect(
@@ -145,6 +146,7 @@ async def test_text_binary_non_json_and_large_messages_pass_untouched(
         assert answer == "x" * big
     await realtime_server.connections[0].closed.wait()
     await asyncio.sleep(0.2)
+    await proxy.recorder.drain()  # what the writer process has, written
     recs = assert_capture_matches(only_capture(tmp_path / "captures"), realtime_server)
     msgs = [r for r in recs if r["kind"] == "msg"]
     assert msgs[1]["text"] == "echo:not json at all"
@@ -163,6 +165,7 @@ async def test_server_abrupt_drop_recorded_as_1006_and_client_sees_close(
         with pytest.raises(websockets.ConnectionClosed):
             await asyncio.wait_for(ws.recv(), 5)
     await asyncio.sleep(0.2)
+    await proxy.recorder.drain()  # what the writer process has, written
     recs = records(only_capture(tmp_path / "captures"))
     close = recs[-1]
     assert close["kind"] == "close" and close["code"] == 1006 and close["by"] is None
@@ -173,7 +176,7 @@ async def test_server_abrupt_drop_recorded_as_1006_and_client_sees_close(
 async def test_server_close_code_and_reason_recorded(
     start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
 ) -> None:
-    _, port = await start_proxy()
+    proxy, port = await start_proxy()
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
         await ws.recv()
         await ws.send("close:4000:session expired")
@@ -181,6 +184,7 @@ async def test_server_close_code_and_reason_recorded(
             await asyncio.wait_for(ws.recv(), 5)
     assert info.value.rcvd is not None and info.value.rcvd.code == 4000
     await asyncio.sleep(0.2)
+    await proxy.recorder.drain()  # what the writer process has, written
     close = records(only_capture(tmp_path / "captures"))[-1]
     assert (close["code"], close["reason"], close["by"]) == (4000, "session expired", "server")
 
@@ -213,11 +217,12 @@ async def test_refused_upgrade_recorded_and_client_gets_upstream_answer(
 async def test_audio_drop_replaces_audio_by_digest(
     start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
 ) -> None:
-    _, port = await start_proxy(audio="drop")
+    proxy, port = await start_proxy(audio="drop")
     client = AsyncOpenAI(api_key=API_KEY, websocket_base_url=f"ws://127.0.0.1:{port}/v1")
     await _session(client, client.realtime.connect)
     await realtime_server.connections[0].closed.wait()
     await asyncio.sleep(0.2)
+    await proxy.recorder.drain()  # what the writer process has, written
     recs = records(only_capture(tmp_path / "captures"))
     deltas = [
         r["event"]
@@ -253,6 +258,7 @@ async def test_flow_keeps_at_most_one_message_over_thousands(
         for _ in range(1000):
             await ws.recv()
     await asyncio.sleep(0.2)
+    await proxy.recorder.drain()  # what the writer process has, written
     assert len(seen) == 1 + 1 + 3000 + 2000
     assert max(seen) == 1
     msgs = [r for r in records(only_capture(tmp_path / "captures")) if r["kind"] == "msg"]
@@ -310,6 +316,7 @@ async def test_permessage_deflate_connection_recorded_decompressed(
             assert await ws.recv() == text
         await server.connections[0].closed.wait()
         await asyncio.sleep(0.2)
+        await proxy.recorder.drain()  # what the writer process has, written
         assert_capture_matches(only_capture(tmp_path / "captures"), server)
 
 
@@ -320,7 +327,7 @@ async def test_invalid_utf8_text_frame_fails_with_1007_and_is_recorded(
 
     The recorder cannot change that; it records what happened, and both peers see a close.
     """
-    _, port = await start_proxy()
+    proxy, port = await start_proxy()
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
         await ws.recv()
         await ws.send(b"echo:\xff\xfe", text=True)
@@ -330,6 +337,7 @@ async def test_invalid_utf8_text_frame_fails_with_1007_and_is_recorded(
     await realtime_server.connections[0].closed.wait()
     assert realtime_server.connections[0].close_code == 1007
     await asyncio.sleep(0.2)
+    await proxy.recorder.drain()  # what the writer process has, written
     close = records(only_capture(tmp_path / "captures"))[-1]
     assert close["kind"] == "close" and close["code"] == 1007 and close["by"] == "client"
 
@@ -338,7 +346,7 @@ async def test_regular_mode_records_through_an_http_proxy(
     start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
 ) -> None:
     """--mode regular: an app that honours HTTPS_PROXY/HTTP proxies is recorded the same way."""
-    _, port = await start_proxy(mode="regular")
+    proxy, port = await start_proxy(mode="regular")
     async with websockets.connect(
         f"ws://127.0.0.1:{realtime_server.port}/v1/realtime?model=gpt-realtime",
         proxy=f"http://127.0.0.1:{port}",
@@ -348,6 +356,7 @@ async def test_regular_mode_records_through_an_http_proxy(
         assert await ws.recv() == "echo:via proxy"
     await realtime_server.connections[0].closed.wait()
     await asyncio.sleep(0.2)
+    await proxy.recorder.drain()  # what the writer process has, written
     recs = assert_capture_matches(only_capture(tmp_path / "captures"), realtime_server)
     assert recs[1]["url"] == f"ws://127.0.0.1:{realtime_server.port}/v1/realtime?model=gpt-realtime"
 
@@ -364,7 +373,7 @@ async def test_secrets_in_every_handshake_place_and_event_never_reach_the_file(
         "cookie": "session=COOKIEVALUE0123456789",
         "event": "ek_INEVENTabcdef0123456789",
     }
-    _, port = await start_proxy()
+    proxy, port = await start_proxy()
     url = (
         f"ws://127.0.0.1:{port}/v1/realtime?model=m&api-key={secrets['query']}"
         f"&token={secrets['token']}"
@@ -390,6 +399,7 @@ async def test_secrets_in_every_handshake_place_and_event_never_reach_the_file(
         await ws.recv()
     await realtime_server.connections[0].closed.wait()
     await asyncio.sleep(0.2)
+    await proxy.recorder.drain()  # what the writer process has, written
     path = only_capture(tmp_path / "captures")
     raw = path.read_bytes()
     for name, secret in secrets.items():
@@ -411,6 +421,7 @@ async def test_single_file_mode_holds_every_connection(
             await ws.recv()
         await realtime_server.connections[i].closed.wait()
     await asyncio.sleep(0.2)
+    await proxy.recorder.drain()  # what the writer process has, written
     await proxy.stop()
     path = only_capture(tmp_path / "captures")
     assert path.name == "all.jsonl"
@@ -428,7 +439,7 @@ async def test_single_file_mode_holds_every_connection(
 async def test_client_vanishing_recorded_as_1006_and_server_sees_a_close(
     start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
 ) -> None:
-    _, port = await start_proxy()
+    proxy, port = await start_proxy()
     ws = await websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m")
     await ws.recv()
     await ws.send("echo:bye")
@@ -439,5 +450,6 @@ async def test_client_vanishing_recorded_as_1006_and_server_sees_a_close(
     # wire, so the server sees 1000); the capture keeps the truth: 1006, nobody closed.
     assert realtime_server.connections[0].close_code == 1000
     await asyncio.sleep(0.2)
+    await proxy.recorder.drain()  # what the writer process has, written
     close = records(only_capture(tmp_path / "captures"))[-1]
     assert close["kind"] == "close" and close["code"] == 1006 and close["by"] is None
