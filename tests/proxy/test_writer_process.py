@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import threading
 from pathlib import Path
 
 import psutil
@@ -72,3 +74,37 @@ async def test_a_writer_that_cannot_start_leaves_the_recording_to_the_proxy(
     assert "recording in the proxy itself" in said
     recs = records(only_capture(tmp_path / "captures"))
     assert [r["kind"] for r in recs] == ["header", "open", "msg", "msg", "msg", "close"]
+
+
+def test_the_writer_never_waits_for_the_proxy_to_read_its_answers() -> None:
+    """A storm of printed lines while the proxy is not reading (it may be waiting on a full
+    hand-off pipe itself): the writer goes on, the excess is counted, summaries still go."""
+    from rtscope.proxy.handoff import LineReader
+    from rtscope.proxy.writer_process import _Back
+
+    read_fd, write_fd = os.pipe()
+    back = _Back(write_fd)
+    storm = 3 * _Back.BACKLOG
+    for i in range(storm):  # far beyond what the pipe holds: would block a direct write
+        back.send({"err": f"[server-error] c1: storm {i} " + "x" * 100})
+    back.send({"summary": {"conn": "c1"}})
+    answers: list[dict[str, object]] = []
+    reader = LineReader()
+    closing = threading.Thread(target=back.close)
+    closing.start()
+    while chunk := os.read(read_fd, 1 << 16):
+        answers.extend(reader.feed(chunk))
+        if answers and answers[-1] == {"summary": {"conn": "c1"}}:
+            break
+    closing.join(10)
+    os.close(read_fd)
+    os.close(write_fd)
+    errs = [a["err"] for a in answers if "err" in a]
+    assert _Back.BACKLOG <= len(errs) < storm
+    assert errs[0].startswith("[server-error] c1: storm 0 ")
+    dropped = storm - (len(errs) - 1)
+    assert (
+        errs[-1] == f"rtscope: {dropped} lines of the writer process were not printed "
+        "(the proxy was not reading)"
+    )
+    assert answers[-1] == {"summary": {"conn": "c1"}}

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -240,18 +241,48 @@ class WriterProcess:
 
 
 class _Back:
-    """The writer's answers: one orjson line each, whole, on the back pipe."""
+    """The writer's answers: one orjson line each, whole, on the back pipe, written by a thread.
+
+    The writer's loop never waits on this pipe: while the proxy waits on a full hand-off pipe it
+    does not read its answers, and a writer waiting on the answers' pipe in turn would never
+    drain the hand-off (a deadlock, e.g. a storm of live findings during a burst). Printed lines
+    beyond :data:`BACKLOG` waiting are counted and said later; summaries, sync and stop answers
+    always go.
+    """
+
+    BACKLOG = 10_000
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
-        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        self._dropped = 0
+        self._thread = threading.Thread(target=self._run, name="rtscope-answers", daemon=True)
+        self._thread.start()
 
     def send(self, answer: dict[str, Any]) -> None:
-        data = orjson.dumps(answer) + b"\n"
-        with self._lock:
+        printed = "out" in answer or "err" in answer
+        if printed and self._queue.qsize() >= self.BACKLOG:
+            self._dropped += 1
+            return
+        if self._dropped and not printed:
+            dropped, self._dropped = self._dropped, 0
+            note = f"rtscope: {dropped} lines of the writer process were not printed (the proxy was not reading)"
+            self._queue.put(orjson.dumps({"err": note}) + b"\n")
+        self._queue.put(orjson.dumps(answer) + b"\n")
+
+    def close(self) -> None:
+        """Every answer out, then the thread ends."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while (data := self._queue.get()) is not None:
             view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            try:
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            except OSError:
+                return  # the proxy is gone
 
 
 class _BackStream:
@@ -346,7 +377,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy stops us, after its last record
     back = _Back(int(args[0]))
-    asyncio.run(_serve(back))
+    try:
+        asyncio.run(_serve(back))
+    finally:
+        back.close()
 
 
 if __name__ == "__main__":
