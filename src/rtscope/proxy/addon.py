@@ -380,9 +380,9 @@ class Recorder:
         if self.writer != "process":
             return None
         if self._handoff is None:
-            from .writer_process import WriterProcess
-
             try:
+                from .writer_process import WriterProcess  # POSIX only (fcntl, writev)
+
                 self._handoff = WriterProcess(self)
             except Exception as exc:
                 self.writer = "inline"

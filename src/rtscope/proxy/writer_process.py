@@ -266,7 +266,10 @@ class _Back:
             return
         if self._dropped and not printed:
             dropped, self._dropped = self._dropped, 0
-            note = f"rtscope: {dropped} lines of the writer process were not printed (the proxy was not reading)"
+            note = (
+                f"rtscope: {dropped} lines of the writer process were not printed "
+                "(the proxy was not reading)"
+            )
             self._queue.put(orjson.dumps({"err": note}) + b"\n")
         self._queue.put(orjson.dumps(answer) + b"\n")
 
