@@ -211,4 +211,14 @@ async def _serve(config: object, tls: bool, ca: Path) -> None:
     click.echo(f"  captures: {config.out}/  (Ctrl-C to stop)")
     sys.stdout.flush()
     await proxy.wait()
+    # asyncio.run cancels the connections still open after this returns; mitmproxy's stream
+    # callback then logs each one's CancelledError with a traceback: not an error here
+    loop.set_exception_handler(_quiet_cancellations)
     click.echo("rtscope: stopped, captures closed")
+
+
+def _quiet_cancellations(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+    """Drop the cancellations of connections open at shutdown; anything else as asyncio would."""
+    if isinstance(context.get("exception"), asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)
