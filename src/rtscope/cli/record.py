@@ -111,12 +111,13 @@ def _is_loopback(host: str) -> bool:
 )
 @click.option(
     "--writer",
-    type=click.Choice(["auto", "inline", "process"]),
-    default="auto",
+    type=click.Choice(["inline", "process", "auto"]),
+    default="inline",
     show_default=True,
-    help="process: a writer process encodes, writes and analyzes (--live) the messages, the "
-    "proxy only hands them over: more messages per second where there is a second CPU; inline: "
-    "the proxy does it all itself; auto: process with two CPUs or more, else inline. See "
+    help="inline: the proxy encodes, writes and analyzes (--live) each message itself (the "
+    "least latency and CPU at a voice session's rates); process: a writer process does, the "
+    "proxy only hands it the messages (more messages per second when the proxy is saturated, "
+    "where there is a second CPU); auto: process with two CPUs or more, else inline. See "
     "docs/recording.md.",
 )
 def command(

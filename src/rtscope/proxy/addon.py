@@ -19,7 +19,7 @@ Design (see docs/recording.md, "Durability and the event loop"):
   recording a message the hook trims ``flow.websocket.messages`` to its newest entry (what
   mitmdump's Dumper reads). So mitmproxy's own ``-w``/``hardump`` see only the last message.
 - No idle cut: mitmproxy's 600 s idle timeout is lifted (:mod:`.idle`).
-- Process mode (``rtscope_writer=process``; ``rtscope record``'s default with two CPUs or more):
+- Process mode (``rtscope_writer=process``, ``rtscope record --writer process``):
   the hooks hand each message to a writer process (:mod:`.writer_process`) that runs this same
   class's :meth:`Recorder.begin`, :meth:`Recorder.message` and :meth:`Recorder.finish`; the
   proxy's own share per message is one ``writev(2)`` into a pipe, before the message is forwarded.

@@ -154,7 +154,9 @@ class RecordConfig:
     mapped: bool = False
     #: ``process``: a writer process encodes and writes (:mod:`.writer_process`); ``auto``:
     #: ``process`` where this process may run on two CPUs or more (:func:`resolve_writer`).
-    writer: Literal["auto", "inline", "process"] = "auto"
+    #: ``inline`` by default: at a voice session's rates it adds less latency and CPU
+    #: (docs/performance.md, session 6).
+    writer: Literal["auto", "inline", "process"] = "inline"
     #: Bytes one connection may have queued in the proxy (read, not yet relayed) before the proxy
     #: stops reading it; ``0`` turns backpressure off; ``None``: ``$RTSCOPE_RECORD_BACKLOG`` or
     #: 1 MiB.
