@@ -20,6 +20,7 @@ import websockets
 
 from rtscope.capture.reader import CaptureReader
 
+from ..proxy.conftest import writer_processes
 from ..proxy.realtime_server import RealtimeServer
 
 _LISTEN = re.compile(rb"on (?:ws|wss|http)://127\.0\.0\.1:(\d+)")
@@ -58,13 +59,6 @@ async def start_record(
 def ctrl_c(proc: asyncio.subprocess.Process) -> None:
     """SIGINT to the whole process group (started with ``new_session``), as a terminal does."""
     os.killpg(proc.pid, signal.SIGINT)
-
-
-def writer_process(proc: asyncio.subprocess.Process) -> psutil.Process:
-    """``rtscope record --writer process``'s writer (its one child)."""
-    (child,) = psutil.Process(proc.pid).children()
-    assert "rtscope.proxy.writer_process" in child.cmdline()
-    return child
 
 
 #: how ``rtscope record`` writes: in the proxy, one write(2) per line or through a memory map;
@@ -107,7 +101,8 @@ async def test_kill_9_loses_no_forwarded_message(
                     client_got.append(await ws.recv())
                     if len(client_got) == 300:
                         if "process" in writing:
-                            writers.append(writer_process(proc))
+                            writers.extend(writer_processes(proc.pid))
+                            assert len(writers) == 1
                         os.kill(proc.pid, signal.SIGKILL)
 
             sender = asyncio.create_task(send_forever())

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 import pytest
 
 from rtscope.proxy.master import RecordConfig, RecordProxy
@@ -83,3 +84,13 @@ def only_capture(directory: Path) -> Path:
     files = sorted(directory.glob("*.jsonl"))
     assert len(files) == 1, files
     return files[0]
+
+
+def writer_processes(pid: int | None = None) -> list[psutil.Process]:
+    """The writer processes (``rtscope.proxy.writer_process``) among the children of ``pid``
+    (this process by default)."""
+    return [
+        child
+        for child in psutil.Process(pid).children()
+        if "rtscope.proxy.writer_process" in child.cmdline()
+    ]

@@ -8,19 +8,11 @@ import os
 import threading
 from pathlib import Path
 
-import psutil
 import pytest
 import websockets
 
-from .conftest import StartProxy, only_capture, records
+from .conftest import StartProxy, only_capture, records, writer_processes
 from .realtime_server import RealtimeServer
-
-
-def _writer() -> psutil.Process:
-    (child,) = [
-        c for c in psutil.Process().children() if "rtscope.proxy.writer_process" in c.cmdline()
-    ]
-    return child
 
 
 async def test_when_the_writer_dies_traffic_flows_and_the_loss_is_said_once(
@@ -33,7 +25,7 @@ async def test_when_the_writer_dies_traffic_flows_and_the_loss_is_said_once(
         await ws.send("echo:recorded")
         assert await ws.recv() == "echo:recorded"
         await proxy.recorder.drain()  # the writer has written both
-        writer = _writer()
+        (writer,) = writer_processes()
         writer.kill()
         writer.wait(5)
         await asyncio.sleep(0.2)  # the proxy sees its answers' pipe close

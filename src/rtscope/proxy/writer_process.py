@@ -105,15 +105,12 @@ class WriterProcess:
     def _send(self, item: bytes, payload: bytes = b"") -> None:
         if self.dead:
             raise BrokenPipeError("the writer process is gone")
-        parts = [memoryview(item), memoryview(payload)] if payload else [memoryview(item)]
         try:
-            while parts:
-                written = os.writev(self._fd, parts)
-                while parts and written >= len(parts[0]):
-                    written -= len(parts[0])
-                    parts.pop(0)
-                if parts and written:
-                    parts[0] = parts[0][written:]
+            written = os.writev(self._fd, (item, payload))
+            if written < len(item) + len(payload):  # interrupted: the rest, in order
+                rest = memoryview(item + payload)[written:]
+                while rest:
+                    rest = rest[os.write(self._fd, rest) :]
         except OSError:
             self._gone()
             raise
