@@ -100,3 +100,14 @@ def test_the_writer_never_waits_for_the_proxy_to_read_its_answers() -> None:
         "(the proxy was not reading)"
     )
     assert answers[-1] == {"summary": {"conn": "c1"}}
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getscheduler"), reason="no scheduling policies here")
+async def test_the_writer_runs_under_sched_batch_so_its_wake_ups_never_preempt(
+    start_proxy: StartProxy,
+) -> None:
+    proxy, _port = await start_proxy(writer="process")
+    (writer,) = writer_processes()
+    assert os.sched_getscheduler(writer.pid) == os.SCHED_BATCH
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the proxy keeps the default
+    await proxy.stop()
