@@ -168,3 +168,9 @@ def test_page_cache_writes_prints_each_block_with_and_without_drop_behind(tmp_pa
     for label in ("drop-behind", "keep cache"):
         assert re.search(rf"round 1, {label}\s+{NUMBER}/{NUMBER}\s+{NUMBER}/{NUMBER}$", out, re.M)
     assert list(tmp_path.iterdir()) == []  # each capture deleted after its run
+
+
+def test_writer_cost_prints_the_writer_and_inline_cost_per_message() -> None:
+    out = run("writer_cost.py", "--quick", "--messages", "300", "--sizes", "4096")
+    for live in ("off", "on "):
+        assert re.search(rf"4096  {live}\s+{NUMBER}\s+{NUMBER}\s+-?{NUMBER}$", out, re.M), out

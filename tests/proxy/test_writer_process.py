@@ -111,3 +111,51 @@ async def test_the_writer_runs_under_sched_batch_so_its_wake_ups_never_preempt(
     assert os.sched_getscheduler(writer.pid) == os.SCHED_BATCH
     assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the proxy keeps the default
     await proxy.stop()
+
+
+async def test_the_hand_off_gathers_when_messages_come_fast_and_is_woken_when_they_come_slowly() -> (
+    None
+):
+    """The writer's input: woken for a message; woken again soon after it went idle, it stops
+    listening and reads every ``gather`` seconds; once such a turn finds nothing it listens
+    again. Everything arrives, in order, and the stream ends when the proxy's end closes."""
+    from rtscope.proxy.writer_process import handed_over
+
+    gather = 0.05
+    read_fd, write_fd = os.pipe()
+    chunks = handed_over(read_fd, gather=gather)
+    loop = asyncio.get_running_loop()
+
+    def listening() -> bool:  # asyncio's selector loop: is anyone waiting for read_fd?
+        return read_fd in loop._selector.get_map()  # type: ignore[attr-defined]
+
+    async def next_after(data: bytes, delay: float = 0.01) -> bytes:
+        """Write ``data`` once the reader has been waiting ``delay`` seconds; what it reads."""
+        pending = asyncio.ensure_future(anext(chunks))
+        await asyncio.sleep(delay)
+        os.write(write_fd, data)
+        return await asyncio.wait_for(pending, 5)
+
+    try:
+        os.write(write_fd, b"one")
+        assert await asyncio.wait_for(anext(chunks), 5) == b"one"
+        assert listening()
+        assert await next_after(b"two") == b"two"  # 10 ms after going idle: gathering
+        assert not listening()
+        started = loop.time()
+        assert await next_after(b"three") == b"three"
+        assert loop.time() - started >= gather  # read at the end of its turn, not when written
+        pending = asyncio.ensure_future(anext(chunks))
+        await asyncio.sleep(4 * gather)  # a turn found nothing: listening again
+        assert listening()
+        os.write(write_fd, b"four")
+        assert await asyncio.wait_for(pending, 5) == b"four"
+        os.close(write_fd)
+        write_fd = -1
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(anext(chunks), 5)
+    finally:
+        await chunks.aclose()
+        os.close(read_fd)
+        if write_fd != -1:
+            os.close(write_fd)
