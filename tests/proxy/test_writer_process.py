@@ -113,43 +113,38 @@ async def test_the_writer_runs_under_sched_batch_so_its_wake_ups_never_preempt(
     await proxy.stop()
 
 
-async def test_the_hand_off_gathers_when_messages_come_fast_and_is_woken_when_they_come_slowly() -> (
+async def test_the_hand_off_is_read_a_settle_time_after_it_wakes_the_writer_then_all_at_once() -> (
     None
 ):
-    """The writer's input: woken for a message; woken again soon after it went idle, it stops
-    listening and reads every ``gather`` seconds; once such a turn finds nothing it listens
-    again. Everything arrives, in order, and the stream ends when the proxy's end closes."""
+    """The writer's input: woken by the first bytes, it stops listening, waits ``settle``,
+    reads everything that came meanwhile in one go, and listens again. Everything arrives, in
+    order, and the stream ends when the proxy's end closes."""
     from rtscope.proxy.writer_process import handed_over
 
-    gather = 0.05
+    settle = 0.2
     read_fd, write_fd = os.pipe()
-    chunks = handed_over(read_fd, gather=gather)
+    chunks = handed_over(read_fd, settle=settle)
     loop = asyncio.get_running_loop()
 
     def listening() -> bool:  # asyncio's selector loop: is anyone waiting for read_fd?
         return read_fd in loop._selector.get_map()  # type: ignore[attr-defined]
 
-    async def next_after(data: bytes, delay: float = 0.01) -> bytes:
-        """Write ``data`` once the reader has been waiting ``delay`` seconds; what it reads."""
-        pending = asyncio.ensure_future(anext(chunks))
-        await asyncio.sleep(delay)
-        os.write(write_fd, data)
-        return await asyncio.wait_for(pending, 5)
-
     try:
-        os.write(write_fd, b"one")
-        assert await asyncio.wait_for(anext(chunks), 5) == b"one"
-        assert listening()
-        assert await next_after(b"two") == b"two"  # 10 ms after going idle: gathering
-        assert not listening()
-        started = loop.time()
-        assert await next_after(b"three") == b"three"
-        assert loop.time() - started >= gather  # read at the end of its turn, not when written
         pending = asyncio.ensure_future(anext(chunks))
-        await asyncio.sleep(4 * gather)  # a turn found nothing: listening again
+        await asyncio.sleep(0.01)
         assert listening()
-        os.write(write_fd, b"four")
-        assert await asyncio.wait_for(pending, 5) == b"four"
+        os.write(write_fd, b"one")
+        woken = loop.time()
+        await asyncio.sleep(0.01)
+        assert not listening()  # waiting out `settle`
+        os.write(write_fd, b"two")
+        assert await asyncio.wait_for(pending, 5) == b"onetwo"  # one read for both
+        assert loop.time() - woken >= settle
+        pending = asyncio.ensure_future(anext(chunks))
+        await asyncio.sleep(0.01)
+        assert listening()  # after the read, listening again
+        os.write(write_fd, b"three")
+        assert await asyncio.wait_for(pending, 5) == b"three"
         os.close(write_fd)
         write_fd = -1
         with pytest.raises(StopAsyncIteration):
@@ -159,3 +154,11 @@ async def test_the_hand_off_gathers_when_messages_come_fast_and_is_woken_when_th
         os.close(read_fd)
         if write_fd != -1:
             os.close(write_fd)
+
+
+def test_a_smaller_pipe_gets_a_shorter_settle_time() -> None:
+    from rtscope.proxy.writer_process import PIPE_SIZE, SETTLE, settle_for
+
+    assert settle_for(PIPE_SIZE) == SETTLE
+    assert settle_for(2 * PIPE_SIZE) == SETTLE
+    assert settle_for(PIPE_SIZE // 16) == pytest.approx(SETTLE / 16)  # 64 KiB: Linux's default

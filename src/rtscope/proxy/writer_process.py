@@ -12,9 +12,9 @@ Guarantees, and what differs from inline recording:
 - A message is in the pipe (the kernel) before the proxy forwards it. ``kill -9`` of the proxy
   loses nothing forwarded: the writer reads the pipe to its end, closes the captures as they are
   (no ``close`` record, as an inline recorder killed would leave them) and exits.
-- Lines reach the file a little later than the message is forwarded (the writer's turn, about a
-  millisecond on an idle machine, up to :data:`GATHER` more when messages come fast):
-  ``tail -f`` still follows the session.
+- Lines reach the file a little later than the message is forwarded: the writer, woken by the
+  hand-off, waits :data:`SETTLE` (5 ms) before it reads (:func:`handed_over`). ``tail -f`` still
+  follows the session.
 - The writer runs in a process group of its own and ignores ``SIGINT``: a ``Ctrl-C`` in the
   terminal is the proxy's to handle, and the proxy stops the writer after the last connection's
   ``close`` record.
@@ -48,15 +48,15 @@ if TYPE_CHECKING:
     from ..capture.codec import Record
     from .addon import Recorder
 
-__all__ = ["GATHER", "PIPE_SIZE", "WriterProcess", "handed_over", "main"]
+__all__ = ["PIPE_SIZE", "SETTLE", "WriterProcess", "handed_over", "main", "settle_for"]
 
-#: When messages come faster than one per ``GATHER`` seconds, the writer stops being woken for each
-#: and reads what gathered every ``GATHER`` seconds (:func:`handed_over`).
-GATHER = 0.001
+#: Woken by the hand-off, the writer waits this long before reading it (:func:`handed_over`).
+SETTLE = 0.005
 
 #: Requested capacity of the hand-off pipe (Linux caps it at ``/proc/sys/fs/pipe-max-size``).
 PIPE_SIZE = 1 << 20
 _F_SETPIPE_SZ = 1031
+_F_GETPIPE_SZ = 1032
 
 
 def _package_root() -> str:
@@ -312,47 +312,42 @@ class _BackStream:
         pass
 
 
-async def handed_over(fd: int, gather: float = GATHER) -> AsyncIterator[bytes]:
+async def handed_over(fd: int, settle: float = SETTLE) -> AsyncIterator[bytes]:
     """The hand-off's bytes as they come on ``fd``, until the proxy closes its end.
 
-    Read on the event loop (a thread hop per read would cost more than the message: at 50 msg/s
-    every message is a read of its own). The writer is woken for each message while they come one
-    at a time. Woken again less than ``gather`` seconds after it went idle, it takes messages to
-    be coming fast: it stops listening and reads what gathered every ``gather`` seconds, until a
-    read finds nothing. A wake-up per message costs the writer more than the message at
-    saturation (measured: 40-110 µs of CPU per message less in all with 1 ms, docs/performance.md);
-    the pipe holds far more than ``gather`` seconds of traffic, so the proxy never waits for it.
+    Read on the event loop (a thread hop per read would cost more than the message). Woken by the
+    first bytes, the writer stops listening, waits ``settle`` seconds, reads everything there is,
+    and listens again. So it does not work while the message that woke it is on its way: at a
+    voice session's rates the round trip (client, proxy, server, proxy, client: about 2 ms here)
+    is over before the writer encodes and writes, and when messages come fast it takes them in
+    batches, one wake-up for many (both measured: docs/performance.md, session 7). The pipe holds
+    far more than ``settle`` seconds of traffic (:func:`settle_for`), so the proxy does not wait.
     """
     loop = asyncio.get_running_loop()
     os.set_blocking(fd, False)
     readable = asyncio.Event()
-    loop.add_reader(fd, readable.set)
-    gathering = found = False
     try:
         while True:
-            try:
-                chunk = os.read(fd, 1 << 20)
-            except BlockingIOError:
-                if gathering and found:
-                    found = False
-                    await asyncio.sleep(gather)
-                    continue
-                if gathering:  # nothing came in the last turn: back to being woken
-                    gathering = False
-                    loop.add_reader(fd, readable.set)
-                readable.clear()
-                idle = loop.time()
-                await readable.wait()
-                if loop.time() - idle < gather:
-                    gathering = True
-                    loop.remove_reader(fd)  # (it would be readable all along the sleep)
-                continue
-            if not chunk:
-                return
-            found = True
-            yield chunk
+            readable.clear()
+            loop.add_reader(fd, readable.set)
+            await readable.wait()
+            loop.remove_reader(fd)  # (it would be readable all along the wait)
+            await asyncio.sleep(settle)
+            while True:
+                try:
+                    chunk = os.read(fd, 1 << 20)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    return
+                yield chunk
     finally:
         loop.remove_reader(fd)
+
+
+def settle_for(pipe_size: int) -> float:
+    """:data:`SETTLE`, shortened for a pipe smaller than :data:`PIPE_SIZE` (its size refused)."""
+    return SETTLE * min(1.0, pipe_size / PIPE_SIZE)
 
 
 async def _serve(back: _Back) -> None:
@@ -366,7 +361,11 @@ async def _serve(back: _Back) -> None:
     )
     reader = ItemReader()
     conns = recorder._conns
-    async for chunk in handed_over(0):
+    try:
+        pipe_size = fcntl.fcntl(0, _F_GETPIPE_SZ)
+    except OSError:
+        pipe_size = 1 << 16  # Linux's default
+    async for chunk in handed_over(0, settle_for(pipe_size)):
         for item in reader.feed(chunk):
             if item.kind == MSG:
                 state = conns.get(str(item.key))
