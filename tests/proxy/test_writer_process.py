@@ -156,6 +156,39 @@ async def test_the_hand_off_is_read_a_settle_time_after_it_wakes_the_writer_then
             os.close(write_fd)
 
 
+async def test_a_poke_ends_the_settle_time_at_once() -> None:
+    """The proxy pokes after an item it waits on (a connection's start, drain, stop): the writer
+    reads it now, not ``settle`` later."""
+    from rtscope.proxy.writer_process import handed_over
+
+    read_fd, write_fd = os.pipe()
+    poke_r, poke_w = os.pipe()
+    chunks = handed_over(read_fd, settle=30.0, poke=poke_r)
+    try:
+        pending = asyncio.ensure_future(anext(chunks))
+        await asyncio.sleep(0.01)
+        os.write(write_fd, b"sync")
+        await asyncio.sleep(0.01)  # settling now
+        os.write(poke_w, b"!")
+        assert await asyncio.wait_for(pending, 5) == b"sync"
+        pending = asyncio.ensure_future(anext(chunks))
+        await asyncio.sleep(0.01)  # listening again
+        os.write(write_fd, b"message")  # the poke was used up: this one settles
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(pending), 0.3)
+        os.write(poke_w, b"!")
+        assert await asyncio.wait_for(pending, 5) == b"message"
+        os.close(write_fd)
+        write_fd = -1
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(anext(chunks), 5)
+    finally:
+        await chunks.aclose()
+        for fd in (read_fd, write_fd, poke_r, poke_w):
+            if fd != -1:
+                os.close(fd)
+
+
 def test_a_smaller_pipe_gets_a_shorter_settle_time() -> None:
     from rtscope.proxy.writer_process import PIPE_SIZE, SETTLE, settle_for
 

@@ -71,6 +71,10 @@ class WriterProcess:
         self._loop = asyncio.get_running_loop()
         items_r, self._fd = os.pipe()
         back_r, back_w = os.pipe()
+        # the poke: a byte after an item the proxy waits on (sync, stop), so the writer reads it
+        # at once instead of after its settle time
+        poke_r, self._poke = os.pipe()
+        os.set_blocking(self._poke, False)
         try:
             fcntl.fcntl(self._fd, _F_SETPIPE_SZ, PIPE_SIZE)
         except OSError:
@@ -81,21 +85,22 @@ class WriterProcess:
         )
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "rtscope.proxy.writer_process", str(back_w)],
+                [sys.executable, "-m", "rtscope.proxy.writer_process", str(back_w), str(poke_r)],
                 stdin=items_r,
                 stdout=subprocess.DEVNULL,  # what it says comes back on back_w; stderr: tracebacks
-                pass_fds=(back_w,),
+                pass_fds=(back_w, poke_r),
                 env=env,
                 # its own process group: a Ctrl-C in the terminal is the proxy's to handle (the
                 # writer may still be starting, before it could ignore SIGINT itself)
                 process_group=0,
             )
         except BaseException:
-            for fd in (items_r, self._fd, back_r, back_w):
+            for fd in (items_r, self._fd, back_r, back_w, poke_r, self._poke):
                 os.close(fd)
             raise
         os.close(items_r)
         os.close(back_w)
+        os.close(poke_r)
         self._back = back_r
         os.set_blocking(back_r, False)
         self._lines = LineReader()
@@ -156,6 +161,7 @@ class WriterProcess:
             self._send(control("sync", token=token))
         except OSError:
             return
+        self._hurry()
         await done
 
     async def stop(self, timeout: float = 30.0) -> None:
@@ -163,6 +169,7 @@ class WriterProcess:
         if not self.dead:
             try:
                 self._send(control("stop"))
+                self._hurry()
             except OSError:
                 pass
             try:
@@ -173,10 +180,11 @@ class WriterProcess:
                     "stopping it (its captures may miss their last lines)"
                 )
                 self.process.kill()
-        try:
-            os.close(self._fd)
-        except OSError:
-            pass
+        for fd in (self._fd, self._poke):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         await asyncio.to_thread(self.process.wait)
         self._readable()  # what it said last
         self._close_back()
@@ -184,6 +192,13 @@ class WriterProcess:
             self._recorder.alarm.say(
                 f"rtscope: {self.lost} messages were not recorded (the writer process was gone)"
             )
+
+    def _hurry(self) -> None:
+        """Poke the writer: read what was handed over now, not after its settle time."""
+        try:
+            os.write(self._poke, b"!")
+        except OSError:  # full (a poke is waiting already) or the writer is gone
+            pass
 
     # -- answers -----------------------------------------------------------------------------
 
@@ -312,7 +327,9 @@ class _BackStream:
         pass
 
 
-async def handed_over(fd: int, settle: float = SETTLE) -> AsyncIterator[bytes]:
+async def handed_over(
+    fd: int, settle: float = SETTLE, poke: int | None = None
+) -> AsyncIterator[bytes]:
     """The hand-off's bytes as they come on ``fd``, until the proxy closes its end.
 
     Read on the event loop (a thread hop per read would cost more than the message). Woken by the
@@ -322,17 +339,37 @@ async def handed_over(fd: int, settle: float = SETTLE) -> AsyncIterator[bytes]:
     is over before the writer encodes and writes, and when messages come fast it takes them in
     batches, one wake-up for many (both measured: docs/performance.md, session 7). The pipe holds
     far more than ``settle`` seconds of traffic (:func:`settle_for`), so the proxy does not wait.
+    A byte on ``poke`` ends the wait at once: the proxy sends one after an item it waits on (a
+    connection's start, ``drain``, ``stop``), so only messages settle.
     """
     loop = asyncio.get_running_loop()
     os.set_blocking(fd, False)
     readable = asyncio.Event()
+    hurry = asyncio.Event()
+
+    def poked() -> None:
+        assert poke is not None
+        try:
+            if not os.read(poke, 4096):  # the proxy's end is closed
+                loop.remove_reader(poke)
+        except BlockingIOError:
+            pass
+        hurry.set()
+
+    if poke is not None:
+        os.set_blocking(poke, False)
+        loop.add_reader(poke, poked)
     try:
         while True:
             readable.clear()
             loop.add_reader(fd, readable.set)
             await readable.wait()
             loop.remove_reader(fd)  # (it would be readable all along the wait)
-            await asyncio.sleep(settle)
+            if not hurry.is_set():
+                timer = loop.call_later(settle, hurry.set)
+                await hurry.wait()
+                timer.cancel()
+            hurry.clear()
             while True:
                 try:
                     chunk = os.read(fd, 1 << 20)
@@ -343,6 +380,8 @@ async def handed_over(fd: int, settle: float = SETTLE) -> AsyncIterator[bytes]:
                 yield chunk
     finally:
         loop.remove_reader(fd)
+        if poke is not None:
+            loop.remove_reader(poke)
 
 
 def settle_for(pipe_size: int) -> float:
@@ -350,7 +389,7 @@ def settle_for(pipe_size: int) -> float:
     return SETTLE * min(1.0, pipe_size / PIPE_SIZE)
 
 
-async def _serve(back: _Back) -> None:
+async def _serve(back: _Back, poke: int | None = None) -> None:
     from .addon import Recorder
     from .connection import ConnectionLog
 
@@ -365,7 +404,7 @@ async def _serve(back: _Back) -> None:
         pipe_size = fcntl.fcntl(0, _F_GETPIPE_SZ)
     except OSError:
         pipe_size = 1 << 16  # Linux's default
-    async for chunk in handed_over(0, settle_for(pipe_size)):
+    async for chunk in handed_over(0, settle_for(pipe_size), poke):
         for item in reader.feed(chunk):
             if item.kind == MSG:
                 state = conns.get(str(item.key))
@@ -437,13 +476,14 @@ def _never_preempt() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m rtscope.proxy.writer_process BACK_FD``: items on stdin, answers on BACK_FD."""
+    """``python -m rtscope.proxy.writer_process BACK_FD [POKE_FD]``: items on stdin, answers on
+    BACK_FD, a byte on POKE_FD when the proxy waits for the items before it."""
     args = sys.argv[1:] if argv is None else argv
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the proxy stops us, after its last record
     _never_preempt()
     back = _Back(int(args[0]))
     try:
-        asyncio.run(_serve(back))
+        asyncio.run(_serve(back, int(args[1]) if len(args) > 1 else None))
     finally:
         back.close()
 
