@@ -51,7 +51,8 @@ def rss_mib(pid: int) -> float:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-async def test_50_sessions_25_msgs_per_s_each_way_lose_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("writer", ["inline", "process"])
+async def test_50_sessions_25_msgs_per_s_each_way_lose_nothing(tmp_path: Path, writer: str) -> None:
     seconds = int(os.environ.get("RTSCOPE_SOAK_SECONDS", "60"))
     sessions = int(os.environ.get("RTSCOPE_SOAK_SESSIONS", "50"))
     count = seconds * RATE
@@ -71,6 +72,8 @@ async def test_50_sessions_25_msgs_per_s_each_way_lose_nothing(tmp_path: Path) -
     server_port = int(await asyncio.wait_for(server_proc.stdout.readline(), 30))
     try:
         proc, port = await start_record(
+            "--writer",
+            writer,
             "--quiet",
             "--upstream",
             f"http://127.0.0.1:{server_port}",
