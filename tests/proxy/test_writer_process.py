@@ -1,4 +1,5 @@
-"""``--writer process`` when its writer process dies: traffic flows, the loss is said."""
+"""``--writer process``: when its writer process dies (traffic flows, the loss is said), how the
+writer reads the hand-off (settling, the poke, read sizes), its scheduling policy."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import io
 import os
 import threading
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -115,16 +117,47 @@ async def test_the_writer_runs_under_sched_batch_so_its_wake_ups_never_preempt(
     await proxy.stop()
 
 
-async def test_the_hand_off_is_read_a_settle_time_after_it_wakes_the_writer_then_all_at_once() -> (
-    None
-):
+class Pipes:
+    """``os.pipe()`` for a test; the ends it has not closed are closed after it."""
+
+    def __init__(self) -> None:
+        self.open: set[int] = set()
+
+    def __call__(self) -> tuple[int, int]:
+        r, w = os.pipe()
+        self.open |= {r, w}
+        return r, w
+
+    def close(self, fd: int) -> None:
+        self.open.discard(fd)
+        os.close(fd)
+
+
+@pytest.fixture
+def pipe() -> Iterator[Pipes]:
+    pipes = Pipes()
+    yield pipes
+    for fd in pipes.open:
+        os.close(fd)
+
+
+async def closing_ends_the_stream(chunks: AsyncIterator[bytes], pipe: Pipes, write_fd: int) -> None:
+    """The proxy's end of the hand-off closes: the writer's stream of chunks ends."""
+    pipe.close(write_fd)
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(chunks), 5)
+
+
+async def test_the_hand_off_is_read_a_settle_time_after_it_wakes_the_writer_then_all_at_once(
+    pipe: Pipes,
+) -> None:
     """The writer's input: woken by the first bytes, it stops listening, waits ``settle``,
     reads everything that came meanwhile in one go, and listens again. Everything arrives, in
     order, and the stream ends when the proxy's end closes."""
     from rtscope.proxy.writer_process import handed_over
 
     settle = 0.2
-    read_fd, write_fd = os.pipe()
+    read_fd, write_fd = pipe()
     chunks = handed_over(read_fd, settle=settle)
     loop = asyncio.get_running_loop()
 
@@ -147,24 +180,18 @@ async def test_the_hand_off_is_read_a_settle_time_after_it_wakes_the_writer_then
         assert listening()  # after the read, listening again
         os.write(write_fd, b"three")
         assert await asyncio.wait_for(pending, 5) == b"three"
-        os.close(write_fd)
-        write_fd = -1
-        with pytest.raises(StopAsyncIteration):
-            await asyncio.wait_for(anext(chunks), 5)
+        await closing_ends_the_stream(chunks, pipe, write_fd)
     finally:
         await chunks.aclose()
-        os.close(read_fd)
-        if write_fd != -1:
-            os.close(write_fd)
 
 
-async def test_a_poke_ends_the_settle_time_at_once() -> None:
+async def test_a_poke_ends_the_settle_time_at_once(pipe: Pipes) -> None:
     """The proxy pokes after an item it waits on (a connection's start, drain, stop): the writer
     reads it now, not ``settle`` later."""
     from rtscope.proxy.writer_process import handed_over
 
-    read_fd, write_fd = os.pipe()
-    poke_r, poke_w = os.pipe()
+    read_fd, write_fd = pipe()
+    poke_r, poke_w = pipe()
     chunks = handed_over(read_fd, settle=30.0, poke=poke_r)
     try:
         pending = asyncio.ensure_future(anext(chunks))
@@ -180,18 +207,14 @@ async def test_a_poke_ends_the_settle_time_at_once() -> None:
             await asyncio.wait_for(asyncio.shield(pending), 0.3)
         os.write(poke_w, b"!")
         assert await asyncio.wait_for(pending, 5) == b"message"
-        os.close(write_fd)
-        write_fd = -1
-        with pytest.raises(StopAsyncIteration):
-            await asyncio.wait_for(anext(chunks), 5)
+        await closing_ends_the_stream(chunks, pipe, write_fd)
     finally:
         await chunks.aclose()
-        for fd in (read_fd, write_fd, poke_r, poke_w):
-            if fd != -1:
-                os.close(fd)
 
 
-async def test_the_hand_off_is_read_in_pieces_the_heap_takes_back() -> None:
+async def test_the_hand_off_is_read_in_pieces_the_heap_takes_back(
+    pipe: Pipes,
+) -> None:
     """Reads stay below glibc's mmap threshold (128 KiB): 1 MiB reads made the writer's RSS grow
     by ~36 MiB over `make soak`'s minute (freed buffers kept by the allocator)."""
     import fcntl
@@ -199,19 +222,16 @@ async def test_the_hand_off_is_read_in_pieces_the_heap_takes_back() -> None:
     from rtscope.proxy.writer_process import PIPE_SIZE, READ_SIZE, handed_over
 
     assert READ_SIZE < 128 * 1024
-    read_fd, write_fd = os.pipe()
+    read_fd, write_fd = pipe()
     try:
         fcntl.fcntl(write_fd, 1031, PIPE_SIZE)  # F_SETPIPE_SZ, as the proxy asks
     except OSError:
-        os.close(read_fd)
-        os.close(write_fd)
         pytest.skip("this machine refuses 1 MiB pipes (the writer then reads 64 KiB at most)")
     data = bytes(range(256)) * 1024  # 256 KiB, all in the pipe before the first read
     os.write(write_fd, data)
-    os.close(write_fd)
+    pipe.close(write_fd)
     chunks = handed_over(read_fd, settle=0.0)
     got = [chunk async for chunk in chunks]
-    os.close(read_fd)
     assert b"".join(got) == data
     assert max(map(len, got)) <= READ_SIZE
     assert len(got) >= 4
