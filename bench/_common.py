@@ -310,7 +310,9 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     backpressure turned off), the ``--mapped`` variants ``record-mapped``,
     ``record-nolive-mapped`` and ``addon-mapped``, the ``*-keepcache`` variants (no
     drop-behind: ``RTSCOPE_DROP_BEHIND=0``) and ``addon-nobp`` (the script's backpressure off:
-    ``rtscope_backlog=0``) are only included when asked for by name.
+    ``rtscope_backlog=0``) are only included when asked for by name, as are the writer variants
+    but ``record-inline`` (``rtscope record --writer inline``: the other writer of
+    ``rtscope record``, measured beside its default).
     """
     found = [
         Candidate("direct", True, kind="direct"),
@@ -360,9 +362,13 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
 _ON_REQUEST = (
     "lean", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped", "addon-mapped",
     "record-keepcache", "record-nolive-keepcache", "addon-keepcache", "addon-nobp",
-    "record-process", "record-nolive-process", "addon-process", "record-inline",
-    "record-nolive-inline",
+    "record-process", "record-nolive-process", "addon-process", "record-nolive-inline",
 )  # fmt: skip
+
+
+def name_width(cands: list[Candidate]) -> int:
+    """The width of a table's candidate column: 20, or the longest name among ``cands``."""
+    return max([20, *(len(cand.name) for cand in cands)])
 
 
 @dataclass

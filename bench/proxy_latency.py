@@ -64,9 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             proxies.stop()
 
+    w = c.name_width(live)
     print()
     print(
-        f"   {'candidate':20} {'p50 µs':>9} {'p99 µs':>9} {'max µs':>9}"
+        f"   {'candidate':{w}} {'p50 µs':>9} {'p99 µs':>9} {'max µs':>9}"
         f" {'added p99 vs mitmdump':>22} {'(median of rounds)':>19}"
     )
     base99 = c.percentile(pooled["mitmdump"], 99) if pooled.get("mitmdump") else None
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                 ok &= met
                 added += f"  (target ≤ {TARGET_US:g}: {'met' if met else 'NOT met'})"
         print(
-            f"   {cand.name:20} {c.median(p50s[cand.name]):>9,.0f} {p99:>9,.0f}"
+            f"   {cand.name:{w}} {c.median(p50s[cand.name]):>9,.0f} {p99:>9,.0f}"
             f" {max(values):>9,.0f} {added:>22} {by_round:>19}"
         )
     for cand in cands:

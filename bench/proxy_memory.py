@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--messages", type=int, default=30_000)
     p.add_argument("--burst", type=int, default=20_000)
-    p.add_argument("--only", default="mitmdump,addon,record")
+    p.add_argument("--only", default="mitmdump,addon,record,record-inline")
     p.add_argument("--full", action="store_true", help="180 000 messages, 50 000-message burst")
     p.add_argument("--quick", action="store_true", help="4 000 messages, 2 000-message burst")
     p.add_argument("--burst-only", action="store_true", help="skip the long connection")
@@ -60,9 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         if not cand.available:
             print(f"   {cand.name}: not available ({cand.reason})")
     live = [x for x in cands if x.available]
+    w = c.name_width(live)
     ok = True
     print(
-        f"   {'candidate':20} {'RSS start':>12} {'RSS end':>12} {'growth':>12} {'per 10k msg':>12}"
+        f"   {'candidate':{w}} {'RSS start':>12} {'RSS end':>12} {'growth':>12} {'per 10k msg':>12}"
     )
     with c.workdir() as work:
         for cand in [] if args.burst_only else live:
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 growth = end - start
                 per10k = growth / max(args.messages - 2000, 1) * 10_000
                 verdict = ""
-                if cand.kind in ("record", "addon"):
+                if cand.kind in ("record", "record-inline", "addon"):
                     projected = per10k * 18 / 2**20 if args.messages < 180_000 else growth / 2**20
                     met = projected <= TARGET_MB
                     ok &= met
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                         f" {'met' if met else 'NOT met'})"
                     )
                 print(
-                    f"   {cand.name:20} {c.mib(start):>12} {c.mib(end):>12} {c.mib(growth):>12}"
+                    f"   {cand.name:{w}} {c.mib(start):>12} {c.mib(end):>12} {c.mib(growth):>12}"
                     f" {c.mib(per10k):>12}{verdict}  (peak {c.mib(sampler.peak)})",
                     flush=True,
                 )
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"\n   burst: server sends {args.burst:,} × 4 KB as fast as it can, client reads")
         print(
-            f"   {'candidate':20} {'RSS idle':>12} {'RSS peak':>12} {'peak growth':>12}"
+            f"   {'candidate':{w}} {'RSS idle':>12} {'RSS peak':>12} {'peak growth':>12}"
             f" {'msg/s':>9}"
         )
         runs = [
@@ -127,12 +128,12 @@ def main(argv: list[str] | None = None) -> int:
                 growth = sampler.peak - idle
                 share = growth / (args.burst * SIZE)
                 verdict = ""
-                if cand.kind in ("record", "addon"):
+                if cand.kind in ("record", "record-inline", "addon"):
                     met = growth <= max(BURST_FLOOR, BURST_SHARE * args.burst * SIZE)
                     ok &= met
                     verdict = "  bounded: met" if met else "  bounded: NOT met (buffers the burst)"
                 print(
-                    f"   {cand.name:20} {c.mib(idle):>12} {c.mib(sampler.peak):>12}"
+                    f"   {cand.name:{w}} {c.mib(idle):>12} {c.mib(sampler.peak):>12}"
                     f" {c.mib(growth):>12} {res.rate:>9,.0f}"
                     f"  ({share:.0%} of the burst's {c.mib(args.burst * SIZE)}){verdict}",
                     flush=True,

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=25.0, help="messages/s each session sends")
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--size", type=int, default=4096)
-    p.add_argument("--only", default="mitmdump,addon,record")
+    p.add_argument("--only", default="mitmdump,addon,record,record-inline")
     p.add_argument("--quick", action="store_true", help="1 and 3 sessions for 1 s")
     args = p.parse_args(argv)
     if args.quick:
@@ -42,8 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         if not cand.available:
             print(f"   {cand.name}: not available ({cand.reason})")
     live = [x for x in cands if x.available]
+    w = c.name_width(live)
     print(
-        f"   {'sessions':>8} {'candidate':20} {'offered':>8} {'relayed msg/s':>14}"
+        f"   {'sessions':>8} {'candidate':{w}} {'offered':>8} {'relayed msg/s':>14}"
         f" {'CPU µs/msg':>11} {'CPU %':>6} {'worst send lag':>15}"
     )
     with c.workdir() as work:
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                     relayed = res.sent + res.received
                     offered = 2 * n * args.rate
                     print(
-                        f"   {n:>8} {cand.name:20} {offered:>8,.0f} {relayed / res.seconds:>14,.0f}"
+                        f"   {n:>8} {cand.name:{w}} {offered:>8,.0f}"
+                        f" {relayed / res.seconds:>14,.0f}"
                         f" {used / relayed * 1e6:>11,.0f} {used / res.seconds:>6.0%}"
                         f" {res.behind_max * 1e3:>12,.1f} ms",
                         flush=True,

@@ -27,7 +27,7 @@ import _common as c
 import harness
 
 TARGETS = {"rtscope record": ("≥", 1.8), "mitmdump -s addon": ("≥", 0.92)}
-DEFAULT_ONLY = "direct,mitmdump,addon,record,record-nolive,lean"
+DEFAULT_ONLY = "direct,mitmdump,addon,record,record-inline,record-nolive,lean"
 DIRECTIONS = {"c→s": harness.client_to_server, "s→c": harness.server_to_client}
 
 
@@ -78,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             proxies.stop()
 
+    w = c.name_width(live)
     print()
-    print(f"   {'size':>6} {'dir':4} {'candidate':20} {'msg/s (median)':>15} {'min–max':>16}"
+    print(f"   {'size':>6} {'dir':4} {'candidate':{w}} {'msg/s (median)':>15} {'min–max':>16}"
           f" {'CPU µs/msg':>11} {'× mitmdump':>11}  target")  # fmt: skip
     verdicts = []
     for size in sizes:
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                     target = f"{op}{want} {'met' if ok else 'NOT met'}"
                     verdicts.append(ok)
                 print(
-                    f"   {size:>6} {dname:4} {cand.name:20} {c.median(rate[key]):>15,.0f}"
+                    f"   {size:>6} {dname:4} {cand.name:{w}} {c.median(rate[key]):>15,.0f}"
                     f" {c.spread(rate[key]):>16} {cpu_txt:>11} {rx:>10.2f}×  {target}"
                 )
     for cand in cands:
