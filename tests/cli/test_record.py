@@ -27,12 +27,14 @@ _LISTEN = re.compile(rb"on (?:ws|wss|http)://127\.0\.0\.1:(\d+)")
 
 
 async def start_record(
-    *args: str, umask: int = -1, new_session: bool = False
+    *args: str, umask: int = -1, new_session: bool = False, cpus: set[int] | None = None
 ) -> tuple[asyncio.subprocess.Process, int]:
     """Start ``rtscope record``; return the process and the port it announced.
 
     ``new_session``: in a process group of its own, as a terminal's foreground job (a Ctrl-C
-    there reaches every process of the group: :func:`ctrl_c`)."""
+    there reaches every process of the group: :func:`ctrl_c`). ``cpus``: the CPUs it may run
+    on (``sched_setaffinity`` before it starts), as on a machine with only those."""
+    pin = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -45,6 +47,7 @@ async def start_record(
         stderr=asyncio.subprocess.PIPE,
         umask=umask,
         start_new_session=new_session,
+        preexec_fn=pin,
     )
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 30)
@@ -284,3 +287,30 @@ async def test_ctrl_c_with_a_live_session_closes_its_capture(
     assert reader.problems == []
     assert (close["kind"], close["code"], close["reason"]) == ("close", None, "recorder stopped")
     assert "abnormal-close" in {r.get("rule") for r in recs if r["kind"] == "finding"}
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs a machine with two CPUs")
+@pytest.mark.parametrize("cpus", ["all", "one"])
+async def test_by_default_a_writer_process_records_where_there_are_two_cpus(
+    server: RealtimeServer, tmp_path: Path, confdir: Path, cpus: str
+) -> None:
+    allowed = os.sched_getaffinity(0) if cpus == "all" else {min(os.sched_getaffinity(0))}
+    out = tmp_path / "captures"
+    proc, port = await start_record(
+        "--upstream", server.url, "--out", str(out), "--confdir", str(confdir), "--no-live",
+        cpus=allowed,
+    )  # fmt: skip
+    try:
+        writers = writer_processes(proc.pid)
+        async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
+            await ws.recv()
+            await ws.send("echo:one")
+            await ws.recv()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, stderr
+    assert len(writers) == (1 if cpus == "all" else 0)
+    (path,) = out.glob("*.jsonl")
+    kinds = [r["kind"] for r in CaptureReader(path)]
+    assert kinds == ["open", "msg", "msg", "msg", "close"], kinds

@@ -112,12 +112,12 @@ def _is_loopback(host: str) -> bool:
 @click.option(
     "--writer",
     type=click.Choice(["inline", "process", "auto"]),
-    default="inline",
+    default="auto",
     show_default=True,
-    help="inline: the proxy encodes, writes and analyzes (--live) each message itself (the "
-    "least latency and CPU at a voice session's rates); process: a writer process does, the "
-    "proxy only hands it the messages (more messages per second when the proxy is saturated, "
-    "where there is a second CPU); auto: process with two CPUs or more, else inline. See "
+    help="process: a writer process encodes, writes and analyzes (--live) each message, the "
+    "proxy only hands it the messages (more messages per second, on a second CPU); inline: the "
+    "proxy does it all itself (less CPU per message at one session's rates, one process); "
+    "auto: process where the proxy may run on two CPUs or more, else inline. See "
     "docs/recording.md.",
 )
 def command(

@@ -154,9 +154,10 @@ class RecordConfig:
     mapped: bool = False
     #: ``process``: a writer process encodes and writes (:mod:`.writer_process`); ``auto``:
     #: ``process`` where this process may run on two CPUs or more (:func:`resolve_writer`).
-    #: ``inline`` by default: at a voice session's rates it adds less latency and CPU
-    #: (docs/performance.md, session 6).
-    writer: Literal["auto", "inline", "process"] = "inline"
+    #: ``auto`` by default: with the writer process ``rtscope record`` relays 2.3–2.9× bare
+    #: mitmdump's messages per second (inline 1.4–2.0×) at inline's round-trip times; it costs
+    #: more CPU per message at one session (docs/performance.md, sessions 7–9).
+    writer: Literal["auto", "inline", "process"] = "auto"
     #: Bytes one connection may have queued in the proxy (read, not yet relayed) before the proxy
     #: stops reading it; ``0`` turns backpressure off; ``None``: ``$RTSCOPE_RECORD_BACKLOG`` or
     #: 1 MiB.
