@@ -13,15 +13,14 @@ from pathlib import Path
 import pytest
 import websockets
 
+from rtscope.proxy.master import RecordProxy
+
 from .conftest import StartProxy, only_capture, records, writer_processes
 from .realtime_server import RealtimeServer
 
 
-async def test_when_the_writer_dies_traffic_flows_and_the_loss_is_said_once(
-    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
-) -> None:
-    err = io.StringIO()
-    proxy, port = await start_proxy(err=err, writer="process")
+async def _kill_the_writer_mid_session(port: int, proxy: RecordProxy) -> None:
+    """A session whose writer process is killed after one round trip, then three more."""
     async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=m") as ws:
         await ws.recv()  # session.created
         await ws.send("echo:recorded")
@@ -34,14 +33,56 @@ async def test_when_the_writer_dies_traffic_flows_and_the_loss_is_said_once(
         for i in range(3):
             await ws.send(f"echo:{i}")
             assert await ws.recv() == f"echo:{i}"
-    await realtime_server.connections[0].closed.wait()
+
+
+async def _one_session(port: int) -> None:
+    async with websockets.connect(f"ws://127.0.0.1:{port}/v1/realtime?model=later") as ws:
+        await ws.recv()
+        await ws.send("echo:later")
+        assert await ws.recv() == "echo:later"
+
+
+async def test_when_the_writer_dies_traffic_flows_and_the_loss_is_said_once(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    err = io.StringIO()
+    proxy, port = await start_proxy(err=err, writer="process")
+    await _kill_the_writer_mid_session(port, proxy)
+    await _one_session(port)  # after the writer died: recorded by the proxy itself
+    await realtime_server.connections[1].closed.wait()
     await proxy.stop()
     said = err.getvalue()
     assert said.count("the writer process exited") == 1, said
+    assert "new connections are recorded by the proxy itself" in said, said
     assert "6 messages were not recorded" in said  # 3 each way, after the writer died
-    recs = records(only_capture(tmp_path / "captures"))
+    first, later = sorted((tmp_path / "captures").glob("*.jsonl"), key=lambda p: "later" in p.name)
+    assert "later" in later.name
+    recs = records(first)
     assert [r["kind"] for r in recs] == ["header", "open", "msg", "msg", "msg"]
     assert recs[-1]["text"] == "echo:recorded"
+    recs = records(later)
+    assert [r["kind"] for r in recs] == ["header", "open", "msg", "msg", "msg", "close"]
+    assert [r.get("text") for r in recs if r["kind"] == "msg"][1:] == ["echo:later", "echo:later"]
+
+
+async def test_when_the_writer_of_the_one_file_dies_new_connections_are_said_not_recorded(
+    start_proxy: StartProxy, realtime_server: RealtimeServer, tmp_path: Path
+) -> None:
+    err = io.StringIO()
+    proxy, port = await start_proxy(err=err, writer="process", single_file="all.jsonl")
+    await _kill_the_writer_mid_session(port, proxy)
+    await _one_session(port)  # the writer held all.jsonl: not recorded, and counted
+    await realtime_server.connections[1].closed.wait()
+    await proxy.stop()
+    said = err.getvalue()
+    assert said.count("the writer process exited") == 1, said
+    assert "nor are new connections'" in said, said
+    assert "9 messages were not recorded" in said, said  # 6 + the later session's 3
+    assert "Traceback" not in said and "handing a message" not in said, said
+    (path,) = (tmp_path / "captures").glob("*.jsonl")
+    assert path.name == "all.jsonl"
+    recs = records(path)
+    assert [r["kind"] for r in recs] == ["header", "open", "msg", "msg", "msg"]
 
 
 async def test_a_writer_that_cannot_start_leaves_the_recording_to_the_proxy(

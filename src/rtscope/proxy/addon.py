@@ -376,8 +376,12 @@ class Recorder:
         self._feed_live(state, record)
 
     def _writer_process(self) -> WriterProcess | None:
-        """The writer process (started on first use) in process mode, else None."""
+        """The writer process (started on first use) in process mode, else None; None too once
+        it is gone, unless it held the one file of every connection (``--file``): a new
+        connection is then recorded by the proxy itself."""
         if self.writer != "process":
+            return None
+        if self._handoff is not None and self._handoff.dead and self.single_file is None:
             return None
         if self._handoff is None:
             try:

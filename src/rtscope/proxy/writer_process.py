@@ -137,7 +137,8 @@ class WriterProcess:
         """A new connection; its key for :meth:`message` and :meth:`end`."""
         key = self._next_key
         self._next_key += 1
-        self._send(control("start", key, conn=conn, t_open=t_open, model=model, record=record))
+        if not self.dead:  # else its messages are counted as lost (the one file, --file)
+            self._send(control("start", key, conn=conn, t_open=t_open, model=model, record=record))
         return key
 
     def message(self, key: int, t: float, from_client: bool, is_text: bool, data: bytes) -> None:
@@ -253,7 +254,13 @@ class WriterProcess:
         self._recorder.alarm.say(
             "rtscope: RECORDER ERROR: the writer process exited"
             + (f" (code {code})" if code is not None else "")
-            + "; traffic keeps flowing, messages from now on are not recorded"
+            + "; traffic keeps flowing, the open connections' messages from now on are not "
+            + "recorded"
+            + (
+                "; new connections are recorded by the proxy itself"
+                if self._recorder.single_file is None
+                else ", nor are new connections' (one file for all: --file)"
+            )
         )
         for done in self._syncs.values():
             if not done.done():
