@@ -214,7 +214,7 @@ class Candidate:
     #: "direct" | "mitmdump" | "lean" | "addon" | "addon-mapped" | "addon-keepcache" |
     #: "addon-nobp" | "record" |
     #: "record-nolive" | "record-nobp" | "record-mapped" | "record-nolive-mapped" |
-    #: "record-keepcache" | "record-nolive-keepcache"
+    #: "record-keepcache" | "record-nolive-keepcache" | "script-noop" | … (:func:`candidates`)
     kind: str = ""
 
     def argv(self, upstream: int, port: int, out: Path) -> list[str]:
@@ -238,6 +238,11 @@ class Candidate:
                 *(["--set", "rtscope_mapped=true"] if self.kind == "addon-mapped" else []),
                 *(["--set", "rtscope_backlog=0"] if self.kind == "addon-nobp" else []),
                 *(["--set", "rtscope_writer=process"] if self.kind == "addon-process" else []),
+            ]  # fmt: skip
+        if self.kind == "script-noop":  # bench/noop_script.py: an empty message hook, no rtscope
+            return [
+                mitmdump, "-q", "--set", "flow_detail=0", "-s", str(HERE / "noop_script.py"),
+                "--mode", reverse,
             ]  # fmt: skip
         if self.kind.startswith("addon-hook:"):  # bench/addon_variant.py: the same in mitmdump
             return [
@@ -347,6 +352,7 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     found.append(Candidate("record --no-live --writer i.", ok, why, "record-nolive-inline"))
     found.append(Candidate("record --no-live --writer p.", ok, why, "record-nolive-process"))
     found.append(Candidate("addon, writer process", path is not None, no_addon, "addon-process"))
+    found.append(Candidate("script, empty hook", (BIN / "mitmdump").exists(), "", "script-noop"))
     for name in names or ():
         if name.startswith("record-hook:"):  # by name only: bench/hook_variant.py's variants
             found.append(Candidate(f"hook: {name.split(':', 1)[1]}", ok, why, name))
@@ -363,6 +369,7 @@ _ON_REQUEST = (
     "lean", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped", "addon-mapped",
     "record-keepcache", "record-nolive-keepcache", "addon-keepcache", "addon-nobp",
     "record-process", "record-nolive-process", "addon-process", "record-nolive-inline",
+    "script-noop",
 )  # fmt: skip
 
 
