@@ -111,3 +111,13 @@ def test_the_writer_runs_in_its_own_process_where_there_is_a_cpu_for_it(
     writer: str, cpus: int, expected: str
 ) -> None:
     assert resolve_writer(writer, cpus) == expected
+
+
+def test_auto_records_inline_where_there_is_no_writer_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rtscope.proxy import addon
+
+    monkeypatch.setattr(addon, "WRITER_PROCESS_POSSIBLE", False)  # as on Windows
+    assert resolve_writer("auto", 64) == "inline"
+    assert resolve_writer("process", 64) == "process"  # asked for: tried, and said if it fails

@@ -19,7 +19,8 @@ Design (see docs/recording.md, "Durability and the event loop"):
   recording a message the hook trims ``flow.websocket.messages`` to its newest entry (what
   mitmdump's Dumper reads). So mitmproxy's own ``-w``/``hardump`` see only the last message.
 - No idle cut: mitmproxy's 600 s idle timeout is lifted (:mod:`.idle`).
-- Process mode (``rtscope_writer=process``, ``rtscope record --writer process``):
+- Process mode (``rtscope_writer=process``, ``rtscope record --writer process``; both default to
+  ``auto``, which is process mode where the proxy may run on two CPUs: :func:`resolve_writer`):
   the hooks hand each message to a writer process (:mod:`.writer_process`) that runs this same
   class's :meth:`Recorder.begin`, :meth:`Recorder.message` and :meth:`Recorder.finish`; the
   proxy's own share per message is one ``writev(2)`` into a pipe, before the message is forwarded.
@@ -55,7 +56,14 @@ from .live import LiveFindings, load_live_analyzer
 if TYPE_CHECKING:
     from .writer_process import WriterProcess
 
-__all__ = ["BODY_LIMIT", "Recorder", "Summary", "format_summary"]
+__all__ = [
+    "BODY_LIMIT",
+    "WRITER_PROCESS_POSSIBLE",
+    "Recorder",
+    "Summary",
+    "format_summary",
+    "resolve_writer",
+]
 
 #: At most this many bytes of a refused handshake's response body are kept.
 BODY_LIMIT = 4096
@@ -111,6 +119,23 @@ def _body_excerpt(content: bytes | None) -> tuple[Any, int]:
 
 #: How many ended connections' summaries :attr:`Recorder.summaries` keeps.
 SUMMARIES_KEPT = 1000
+
+
+#: The writer process needs POSIX (``fcntl``, ``writev``, process groups).
+WRITER_PROCESS_POSSIBLE = os.name == "posix"
+
+
+def resolve_writer(writer: str, cpus: int | None = None) -> str:
+    """``auto`` → ``process`` when there is a CPU for the writer beside the proxy's, else
+    ``inline`` (a writer process on one CPU only adds the hand-off to the proxy's work; and
+    outside POSIX there is none: it needs ``fcntl`` and ``writev``)."""
+    if writer != "auto":
+        return writer
+    if not WRITER_PROCESS_POSSIBLE:
+        return "inline"
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return "process" if (cpus or 1) >= 2 else "inline"
 
 
 class Recorder:
@@ -187,10 +212,11 @@ class Recorder:
         loader.add_option(
             "rtscope_writer",
             str,
-            "inline",
-            "inline: the proxy encodes and writes each message itself; process: it hands them "
-            "to a writer process (the second CPU does the recording).",
-            choices=["inline", "process"],
+            "auto",
+            "process: the proxy hands each message to a writer process, which encodes, writes "
+            "and analyzes it (the second CPU does the recording); inline: the proxy does it all "
+            "itself; auto: process where the proxy may run on two CPUs or more, else inline.",
+            choices=["auto", "inline", "process"],
         )
         loader.add_option(
             "rtscope_mapped",
@@ -215,7 +241,7 @@ class Recorder:
         if "rtscope_mapped" in updated:
             self.mapped = bool(opts.rtscope_mapped)
         if "rtscope_writer" in updated:
-            self.writer = "process" if opts.rtscope_writer == "process" else "inline"
+            self.writer = resolve_writer(str(opts.rtscope_writer))
         if "rtscope_file" in updated or "rtscope_dir" in updated:
             name = opts.rtscope_file
             self.single_file = self.out_dir / os.path.expanduser(name) if name else None

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from ..capture.codec import AudioMode
 from ..errors import InputError, RecorderError
-from .addon import Recorder, Summary
+from .addon import Recorder, Summary, resolve_writer
 from .backpressure import DEFAULT_HIGH, Backpressure
 
 __all__ = [
@@ -118,16 +118,6 @@ def backlog_limit(configured: int | None, environ: dict[str, str] | None = None)
     if value < 0:
         raise InputError(BACKLOG_ENV, f"negative backlog limit {value}", hint="0 turns it off")
     return value
-
-
-def resolve_writer(writer: str, cpus: int | None = None) -> str:
-    """``auto`` → ``process`` when there is a CPU for the writer beside the proxy's, else
-    ``inline`` (a writer process on one CPU only adds the hand-off to the proxy's work)."""
-    if writer != "auto":
-        return writer
-    if cpus is None:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return "process" if (cpus or 1) >= 2 else "inline"
 
 
 def ca_cert_path(confdir: str) -> Path:

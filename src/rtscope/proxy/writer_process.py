@@ -1,4 +1,5 @@
-"""The writer process: ``rtscope record --writer process`` (option ``rtscope_writer=process``).
+"""The writer process: ``rtscope record --writer process`` (option ``rtscope_writer=process``),
+the default of both where the proxy may run on two CPUs (``auto``).
 
 A recorder in process mode starts ``python -m rtscope.proxy.writer_process`` on first use and
 hands it every WebSocket message as it came (:mod:`.handoff`: one ``writev(2)`` per message into a
