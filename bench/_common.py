@@ -230,7 +230,7 @@ class Candidate:
         # *-keepcache: the capture's pages stay in the page cache (no drop-behind; `env` execs,
         # so the pid measured is the proxy's)
         env = ["env", "RTSCOPE_DROP_BEHIND=0"] if self.kind.endswith("keepcache") else []
-        if self.kind in ("addon", "addon-mapped", "addon-keepcache", "addon-nobp", "addon-process"):
+        if self.kind in _ADDONS:
             # addon-nobp: the script's backpressure off (rtscope_backlog=0), mitmproxy's behaviour
             return [
                 *env, mitmdump, "-q", "--set", "flow_detail=0", "-s", addon_path() or "",
@@ -238,6 +238,7 @@ class Candidate:
                 *(["--set", "rtscope_mapped=true"] if self.kind == "addon-mapped" else []),
                 *(["--set", "rtscope_backlog=0"] if self.kind == "addon-nobp" else []),
                 *(["--set", "rtscope_writer=process"] if self.kind == "addon-process" else []),
+                *(["--set", "rtscope_writer=inline"] if self.kind == "addon-inline" else []),
             ]  # fmt: skip
         if self.kind == "script-noop":  # bench/noop_script.py: an empty message hook, no rtscope
             return [
@@ -272,6 +273,9 @@ class Candidate:
         raise ValueError(self.kind)
 
 
+_ADDONS = (
+    "addon", "addon-mapped", "addon-keepcache", "addon-nobp", "addon-process", "addon-inline",
+)  # fmt: skip
 _RECORDS = (
     "record", "record-nolive", "record-nobp", "record-mapped", "record-nolive-mapped",
     "record-keepcache", "record-nolive-keepcache", "record-process", "record-nolive-process",
@@ -316,8 +320,8 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     ``record-nolive-mapped`` and ``addon-mapped``, the ``*-keepcache`` variants (no
     drop-behind: ``RTSCOPE_DROP_BEHIND=0``) and ``addon-nobp`` (the script's backpressure off:
     ``rtscope_backlog=0``) are only included when asked for by name, as are the writer variants
-    but ``record-inline`` (``rtscope record --writer inline``: the other writer of
-    ``rtscope record``, measured beside its default).
+    but ``record-inline`` and ``addon-inline`` (``rtscope record --writer inline``,
+    ``rtscope_writer=inline``: the other writer, measured beside the default).
     """
     found = [
         Candidate("direct", True, kind="direct"),
@@ -352,6 +356,7 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     found.append(Candidate("record --no-live --writer i.", ok, why, "record-nolive-inline"))
     found.append(Candidate("record --no-live --writer p.", ok, why, "record-nolive-process"))
     found.append(Candidate("addon, writer process", path is not None, no_addon, "addon-process"))
+    found.append(Candidate("addon, writer inline", path is not None, no_addon, "addon-inline"))
     found.append(Candidate("script, empty hook", (BIN / "mitmdump").exists(), "", "script-noop"))
     for name in names or ():
         if name.startswith("record-hook:"):  # by name only: bench/hook_variant.py's variants

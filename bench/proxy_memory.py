@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--messages", type=int, default=30_000)
     p.add_argument("--burst", type=int, default=20_000)
-    p.add_argument("--only", default="mitmdump,addon,record,record-inline")
+    p.add_argument("--only", default="mitmdump,addon,addon-inline,record,record-inline")
     p.add_argument("--full", action="store_true", help="180 000 messages, 50 000-message burst")
     p.add_argument("--quick", action="store_true", help="4 000 messages, 2 000-message burst")
     p.add_argument("--burst-only", action="store_true", help="skip the long connection")
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 growth = end - start
                 per10k = growth / max(args.messages - 2000, 1) * 10_000
                 verdict = ""
-                if cand.kind in ("record", "record-inline", "addon"):
+                if cand.kind in ("record", "record-inline", "addon", "addon-inline"):
                     projected = per10k * 18 / 2**20 if args.messages < 180_000 else growth / 2**20
                     met = projected <= TARGET_MB
                     ok &= met
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 growth = sampler.peak - idle
                 share = growth / (args.burst * SIZE)
                 verdict = ""
-                if cand.kind in ("record", "record-inline", "addon"):
+                if cand.kind in ("record", "record-inline", "addon", "addon-inline"):
                     met = growth <= max(BURST_FLOOR, BURST_SHARE * args.burst * SIZE)
                     ok &= met
                     verdict = "  bounded: met" if met else "  bounded: NOT met (buffers the burst)"

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=25.0, help="messages/s each session sends")
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--size", type=int, default=4096)
-    p.add_argument("--only", default="mitmdump,addon,record,record-inline")
+    p.add_argument("--only", default="mitmdump,addon,addon-inline,record,record-inline")
     p.add_argument("--quick", action="store_true", help="1 and 3 sessions for 1 s")
     args = p.parse_args(argv)
     if args.quick:

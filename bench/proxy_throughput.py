@@ -27,7 +27,7 @@ import _common as c
 import harness
 
 TARGETS = {"rtscope record": ("≥", 1.8), "mitmdump -s addon": ("≥", 0.92)}
-DEFAULT_ONLY = "direct,mitmdump,addon,record,record-inline,record-nolive,lean"
+DEFAULT_ONLY = "direct,mitmdump,addon,addon-inline,record,record-inline,record-nolive,lean"
 DIRECTIONS = {"c→s": harness.client_to_server, "s→c": harness.server_to_client}
 
 

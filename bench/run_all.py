@@ -21,7 +21,7 @@ import time
 import _common as c
 
 #: every proxy candidate, with the lean embedded mitmproxy without recorder (the ceiling)
-ALL_PROXIES = "direct,mitmdump,lean,addon,record,record-inline,record-nolive"
+ALL_PROXIES = "direct,mitmdump,lean,addon,addon-inline,record,record-inline,record-nolive"
 #: (script, extra arguments in default / quick / full mode)
 SCRIPTS: list[tuple[str, dict[str, list[str]]]] = [
     (
