@@ -80,6 +80,9 @@ async def test_disk_full_mid_session_traffic_flows_and_gap_is_recorded(
             filler = fill(small)
             for i in range(20):
                 await echo(ws, f"during-{i}-" + "y" * 2000)  # traffic keeps flowing
+            # the writer process writes up to its settle time (50 ms) later: let it meet the
+            # full disk before the disk is freed
+            await proxy.recorder.drain()
             os.unlink(filler)
             os.unlink(small / "filler2")
             for i in range(3):

@@ -284,3 +284,42 @@ def test_a_smaller_pipe_gets_a_shorter_settle_time() -> None:
     assert settle_for(PIPE_SIZE) == SETTLE
     assert settle_for(2 * PIPE_SIZE) == SETTLE
     assert settle_for(PIPE_SIZE // 16) == pytest.approx(SETTLE / 16)  # 64 KiB: Linux's default
+
+
+async def test_the_proxy_pokes_the_writer_after_each_quarter_of_the_pipe_it_hands_over(
+    start_proxy: StartProxy,
+) -> None:
+    """The writer waits out ``SETTLE`` (50 ms) after it is woken; at high rates the proxy pokes it
+    every quarter of the pipe, so the pipe does not fill while it waits."""
+    import fcntl
+    import time
+
+    from rtscope.proxy.handoff import HEADER
+
+    proxy, _ = await start_proxy(writer="process")
+    handoff = proxy.recorder._handoff
+    assert handoff is not None
+    assert handoff.poke_every == fcntl.fcntl(handoff._fd, 1032) // 4  # F_GETPIPE_SZ
+    pokes = 0
+    poke = handoff._hurry
+
+    def counted() -> None:
+        nonlocal pokes
+        pokes += 1
+        poke()
+
+    handoff._hurry = counted  # type: ignore[method-assign]
+    payload = b"x" * 4000
+    per_quarter = -(-handoff.poke_every // (len(payload) + HEADER.size))  # messages, rounded up
+
+    def hand_over(messages: int) -> None:
+        for _ in range(messages):  # (to no connection: the writer drops them)
+            handoff.message(999, time.time(), True, True, payload)
+
+    hand_over(per_quarter - 1)
+    assert pokes == 0
+    hand_over(1)
+    assert pokes == 1
+    hand_over(per_quarter + per_quarter // 2)
+    assert pokes == 2
+    await proxy.recorder.drain()  # the writer read it all

@@ -14,8 +14,9 @@ Guarantees, and what differs from inline recording:
   loses nothing forwarded: the writer reads the pipe to its end, closes the captures as they are
   (no ``close`` record, as an inline recorder killed would leave them) and exits.
 - Lines reach the file a little later than the message is forwarded: the writer, woken by the
-  hand-off, waits :data:`SETTLE` (5 ms) before it reads (:func:`handed_over`). ``tail -f`` still
-  follows the session.
+  hand-off, waits :data:`SETTLE` (50 ms) before it reads (:func:`handed_over`), or less when the
+  proxy pokes it (every quarter of the pipe handed over, and for what it waits on). ``tail -f``
+  still follows the session.
 - The writer runs in a process group of its own and ignores ``SIGINT``: a ``Ctrl-C`` in the
   terminal is the proxy's to handle, and the proxy stops the writer after the last connection's
   ``close`` record.
@@ -43,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .handoff import CTL, MSG, ItemReader, LineReader, control, message_header
+from .handoff import CTL, HEADER, MSG, ItemReader, LineReader, control, message_header
 
 if TYPE_CHECKING:
     from ..capture.codec import Record
@@ -51,8 +52,12 @@ if TYPE_CHECKING:
 
 __all__ = ["PIPE_SIZE", "READ_SIZE", "SETTLE", "WriterProcess", "handed_over", "main", "settle_for"]
 
-#: Woken by the hand-off, the writer waits this long before reading it (:func:`handed_over`).
-SETTLE = 0.005
+#: Woken by the hand-off, the writer waits this long before reading it (:func:`handed_over`):
+#: at a voice session's rates it then wakes once for a few messages, not for each (a wake-up of
+#: a second process costs more CPU than the message's encoding and write: docs/performance.md,
+#: session 9). The proxy pokes it sooner once it has handed over a quarter of the pipe
+#: (:attr:`WriterProcess.poke_every`), so the pipe does not fill at high rates.
+SETTLE = 0.05
 
 #: Bytes per read of the hand-off: below glibc's mmap threshold (128 KiB), so each read's buffer
 #: comes from, and goes back to, the heap. Reads of 1 MiB had glibc raise that threshold and keep
@@ -85,6 +90,14 @@ class WriterProcess:
             fcntl.fcntl(self._fd, _F_SETPIPE_SZ, PIPE_SIZE)
         except OSError:
             pass  # a smaller pipe only means the proxy waits sooner
+        try:
+            pipe_size = fcntl.fcntl(self._fd, _F_GETPIPE_SZ)
+        except OSError:
+            pipe_size = 1 << 16  # Linux's default
+        #: bytes of messages after which the proxy pokes the writer (it would otherwise wait out
+        #: its settle time while the pipe fills, and the proxy then wait on a full pipe)
+        self.poke_every = max(1, pipe_size // 4)
+        self._unpoked = 0
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (_package_root(), env.get("PYTHONPATH", "")) if p
@@ -147,6 +160,10 @@ class WriterProcess:
             self.lost += 1
             return
         self._send(message_header(key, t, from_client, is_text, len(data)), data)
+        self._unpoked += len(data) + HEADER.size
+        if self._unpoked >= self.poke_every:
+            self._unpoked = 0
+            self._hurry()
 
     def end(self, key: int, record: Record) -> None:
         if not self.dead:
@@ -349,11 +366,12 @@ async def handed_over(
     first bytes, the writer stops listening, waits ``settle`` seconds, reads everything there is,
     and listens again. So it does not work while the message that woke it is on its way: at a
     voice session's rates the round trip (client, proxy, server, proxy, client: about 2 ms here)
-    is over before the writer encodes and writes, and when messages come fast it takes them in
-    batches, one wake-up for many (both measured: docs/performance.md, session 7). The pipe holds
-    far more than ``settle`` seconds of traffic (:func:`settle_for`), so the proxy does not wait.
-    A byte on ``poke`` ends the wait at once: the proxy sends one after an item it waits on (a
-    connection's start, ``drain``, ``stop``), so only messages settle.
+    is over before the writer encodes and writes, and it takes the messages of the next
+    ``settle`` seconds with it: one wake-up for several messages at a voice session's rates, for
+    many when they come fast (measured: docs/performance.md, sessions 7 and 9). A byte on
+    ``poke`` ends the wait at once: the proxy sends one after an item it waits on (a connection's
+    start, ``drain``, ``stop``), so only messages settle, and after each quarter of the pipe it
+    hands over, so at high rates the wait ends before the pipe fills and the proxy never waits.
     """
     loop = asyncio.get_running_loop()
     os.set_blocking(fd, False)
