@@ -323,9 +323,11 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     but ``record-inline`` and ``addon-inline`` (``rtscope record --writer inline``,
     ``rtscope_writer=inline``: the other writer, measured beside the default).
     """
+    has_mitmdump = (BIN / "mitmdump").exists()
+    no_mitmdump = "mitmdump not installed"
     found = [
         Candidate("direct", True, kind="direct"),
-        Candidate("mitmdump", (BIN / "mitmdump").exists(), "mitmdump not installed", "mitmdump"),
+        Candidate("mitmdump", has_mitmdump, no_mitmdump, "mitmdump"),
     ]
     path = addon_path()
     found.append(
@@ -357,7 +359,7 @@ def candidates(names: list[str] | None = None) -> list[Candidate]:
     found.append(Candidate("record --no-live --writer p.", ok, why, "record-nolive-process"))
     found.append(Candidate("addon, writer process", path is not None, no_addon, "addon-process"))
     found.append(Candidate("addon, writer inline", path is not None, no_addon, "addon-inline"))
-    found.append(Candidate("script, empty hook", (BIN / "mitmdump").exists(), "", "script-noop"))
+    found.append(Candidate("script, empty hook", has_mitmdump, no_mitmdump, "script-noop"))
     for name in names or ():
         if name.startswith("record-hook:"):  # by name only: bench/hook_variant.py's variants
             found.append(Candidate(f"hook: {name.split(':', 1)[1]}", ok, why, name))

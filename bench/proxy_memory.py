@@ -30,6 +30,8 @@ import _common as c
 import harness
 
 TARGET_MB = 10.0
+#: the candidates judged on target 3: both writers of `rtscope record` and of the addon
+JUDGED = ("record", "record-inline", "addon", "addon-inline")
 SIZE = 4096
 #: "Bounded" under a burst: the peak growth stays under 16 MiB or 20 % of the burst's bytes (a proxy
 #: that holds the sender back buffers a few socket buffers' worth; one that reads ahead of its
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 growth = end - start
                 per10k = growth / max(args.messages - 2000, 1) * 10_000
                 verdict = ""
-                if cand.kind in ("record", "record-inline", "addon", "addon-inline"):
+                if cand.kind in JUDGED:
                     projected = per10k * 18 / 2**20 if args.messages < 180_000 else growth / 2**20
                     met = projected <= TARGET_MB
                     ok &= met
@@ -128,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 growth = sampler.peak - idle
                 share = growth / (args.burst * SIZE)
                 verdict = ""
-                if cand.kind in ("record", "record-inline", "addon", "addon-inline"):
+                if cand.kind in JUDGED:
                     met = growth <= max(BURST_FLOOR, BURST_SHARE * args.burst * SIZE)
                     ok &= met
                     verdict = "  bounded: met" if met else "  bounded: NOT met (buffers the burst)"

@@ -69,6 +69,9 @@ PIPE_SIZE = 1 << 20
 _F_SETPIPE_SZ = 1031
 _F_GETPIPE_SZ = 1032
 
+#: bytes of a message item besides its payload (counted towards the next poke)
+_HEADER_SIZE = HEADER.size
+
 
 def _package_root() -> str:
     return str(Path(__file__).resolve().parents[2])
@@ -160,7 +163,7 @@ class WriterProcess:
             self.lost += 1
             return
         self._send(message_header(key, t, from_client, is_text, len(data)), data)
-        self._unpoked += len(data) + HEADER.size
+        self._unpoked += len(data) + _HEADER_SIZE
         if self._unpoked >= self.poke_every:
             self._unpoked = 0
             self._hurry()
